@@ -52,7 +52,7 @@ export class ApiError extends KruiseError {
     };
   }
 
-  static is(value: unknown): value is ApiError {
+  static override is(value: unknown): value is ApiError {
     return KruiseError.is(value) && typeof (value as ApiError).code === 'number' && typeof (value as ApiError).toStatus === 'function';
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * `kruise-ts sandbox`: one process with an embedded Kubernetes API server (and, as later issues land, the
+ * coordinator and emulated nodes). It makes its own CA, applies our CRDs, and writes a kubeconfig.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { parseAllDocuments } from 'yaml';
+import type { FeatureGates } from '../api/feature-gates.js';
+import type { KubeObject } from '../api/meta.js';
+import { ApiServer } from './apiserver/api-server.js';
+import { createSandboxPki } from './apiserver/pki.js';
+import { writeKubeconfig } from './kubeconfig.js';
+
+export interface SandboxOptions {
+  /** API server port on 127.0.0.1; 0 = any free port. @default 6443 */
+  port: number;
+  /** Where the kubeconfig is written (absolute). */
+  kubeconfigPath: string;
+  featureGates: FeatureGates;
+  logger: Logger;
+  /** Folder of CRD manifests to apply at start. @default the repository's deploy/crds */
+  crdDir?: string;
+  now?: () => Date;
+}
+
+export interface Sandbox {
+  readonly apiServer: ApiServer;
+  readonly url: string;
+  readonly kubeconfigPath: string;
+  readonly caCertPem: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_CRD_DIR = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
+
+/** Every object in every .yaml/.yml/.json file of a folder, in file-name order. */
+export async function readManifests(dir: string): Promise<KubeObject[]> {
+  const files = (await readdir(dir)).filter((f) => /\.(ya?ml|json)$/.test(f)).sort();
+  const out: KubeObject[] = [];
+  for (const f of files) {
+    const text = await readFile(join(dir, f), 'utf8');
+    for (const doc of parseAllDocuments(text)) {
+      if (doc.errors.length > 0) throw new Error(`${join(dir, f)}: ${doc.errors[0]!.message}`);
+      const obj = doc.toJS() as KubeObject | null;
+      if (obj) out.push(obj);
+    }
+  }
+  return out;
+}
+
+export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
+  const log = o.logger.child({ component: 'sandbox' });
+  const now = o.now ?? (() => new Date());
+  const pki = await createSandboxPki({ hostnames: ['localhost'], ipAddresses: ['127.0.0.1'], now: now() });
+  const token = randomBytes(32).toString('hex');
+  const apiServer = await ApiServer.start({
+    port: o.port,
+    tls: { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem },
+    tokens: new Map([[token, { username: 'kruise-ts-admin', groups: ['system:masters', 'system:authenticated'] }]]),
+    logger: o.logger,
+    clock: { now },
+  });
+  try {
+    for (const crd of await readManifests(o.crdDir ?? DEFAULT_CRD_DIR)) {
+      await apiServer.applyObject(crd);
+      log.debug({ crd: crd.metadata.name }, 'applied CRD');
+    }
+    await apiServer.idle();
+    await writeKubeconfig(o.kubeconfigPath, { server: apiServer.url, caCertPem: pki.caCertPem, token });
+  } catch (e) {
+    await apiServer.close();
+    throw e;
+  }
+  log.info({ url: apiServer.url, featureGates: o.featureGates.toString() }, 'sandbox API server serving');
+  return {
+    apiServer,
+    url: apiServer.url,
+    kubeconfigPath: o.kubeconfigPath,
+    caCertPem: pki.caCertPem,
+    token,
+    close: () => apiServer.close(),
+  };
+}
