@@ -196,9 +196,9 @@ const cases: Case[] = [
     want: { 'spec.template.spec.tolerations': [{ key: 'k3', operator: 'Exists' }] },
   },
   {
-    name: 'ownerReferences merge by uid',
+    name: 'ownerReferences merge by uid, and elements named by the patch take the patch order',
     patch: { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'Y', name: 'o2', uid: 'u2' }, { uid: 'u1', controller: true }] } },
-    want: { 'metadata.ownerReferences': [{ apiVersion: 'v1', kind: 'X', name: 'o1', uid: 'u1', controller: true }, { apiVersion: 'v1', kind: 'Y', name: 'o2', uid: 'u2' }] },
+    want: { 'metadata.ownerReferences': [{ apiVersion: 'v1', kind: 'Y', name: 'o2', uid: 'u2' }, { apiVersion: 'v1', kind: 'X', name: 'o1', uid: 'u1', controller: true }] },
   },
   {
     name: 'a new container has its nulls and directives cleaned',

@@ -54,7 +54,7 @@ const errorCases: ErrorCase[] = [
   { name: 'an operator after a set comma is reported', text: 'a in (x,=)', message: "unable to parse requirement: found '=', expected: ',', or identifier" },
   { name: 'an operator where a value belongs is reported', text: 'a=(', message: "unable to parse requirement: found '(', expected: identifier" },
   { name: '! without a key is reported', text: '!', message: "unable to parse requirement: found '', expected: identifier" },
-  { name: 'an invalid key names the key and the rule', text: '-a=b', message: /^unable to parse requirement: key: Invalid value: "-a": name part must consist of alphanumeric characters, '-', '_' or '\.', and must start and end with an alphanumeric character \(e\.g\. 'MyName',  or 'my\.name',  or '123-abc', regex used for validation is '\(\[A-Za-z0-9\]\[-A-Za-z0-9_\.\]\*\)\?\[A-Za-z0-9\]'\)$/ },
+  { name: 'an invalid key names the key and the rule', text: '-a=b', message: /^unable to parse requirement: key: Invalid value: "-a": name part must consist of alphanumeric characters, '-', '_' or '\.', and must start and end with an alphanumeric character \(e\.g\. 'MyName', {2}or 'my\.name', {2}or '123-abc', regex used for validation is '\(\[A-Za-z0-9\]\[-A-Za-z0-9_\.\]\*\)\?\[A-Za-z0-9\]'\)$/ },
   { name: 'a key with two slashes is reported', text: 'a/b/c', message: /key: Invalid value: "a\/b\/c": a valid label key must consist of .* with an optional DNS subdomain prefix and '\/' \(e\.g\. 'example\.com\/MyName'\)/ },
   { name: 'an upper-case key prefix is reported', text: 'Example.com/a', message: /prefix part a lowercase RFC 1123 subdomain must consist of/ },
   { name: 'an empty key prefix is reported', text: '/a', message: /prefix part must be non-empty/ },
@@ -171,7 +171,7 @@ describe('selectorFromLabelSelector', () => {
 
 describe('everything and nothing', () => {
   it('should match every label set with everything and none with nothing', () => {
-    for (const labels of [{}, { a: 'b' }, undefined]) {
+    for (const labels of [{}, { a: 'b' }, undefined] as (Record<string, string> | undefined)[]) {
       assert.equal(matchesSelector(everything, labels), true);
       assert.equal(matchesSelector(nothing, labels), false);
     }

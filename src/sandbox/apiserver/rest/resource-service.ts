@@ -363,8 +363,12 @@ export class ResourceService {
     }
     const obj = structuredClone(body) as KubeObject;
     const expectedVersion = apiVersionOf(t);
-    if (obj.kind === undefined || obj.kind === '') throw apiErrors.badRequest(`Object 'Kind' is missing in '${truncate(JSON.stringify(body))}'`);
-    if (obj.apiVersion === undefined || obj.apiVersion === '') throw apiErrors.badRequest(`Object 'apiVersion' is missing in '${truncate(JSON.stringify(body))}'`);
+    // Like the API server, the endpoint supplies a missing kind or apiVersion; only a different one is an error.
+    if (obj.kind === undefined || obj.kind === '') obj.kind = t.kind;
+    if (obj.apiVersion === undefined || obj.apiVersion === '') obj.apiVersion = expectedVersion;
+    if (typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') {
+      throw apiErrors.badRequest(`kind and apiVersion must be strings in '${truncate(JSON.stringify(body))}'`);
+    }
     if (obj.kind !== t.kind) {
       throw apiErrors.badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${t.kind})`);
     }
