@@ -32,6 +32,9 @@ export { validateNodeImage, MAX_IMAGES_PER_NODE } from './validation/nodeimage-v
 export {
   validateSidecarSet, validateSidecarSetConflicts, sidecarSetNameProblems,
 } from './validation/sidecarset-validation.js';
+// Runtime selectors live in label-selector.ts (owned separately); its own `validateLabelSelector` is not re-exported
+// here, to keep one name for the field-error validator below.
+export { parseLabelSelector, selectorFromLabelSelector, matchesSelector } from './label-selector.js';
 export {
   validateLabelSelector, labelSelectorError, selectorsOverlap,
 } from './validation/label-selector-validation.js';

@@ -81,7 +81,8 @@ export class ApiServer {
     this.crds = new CrdController(this.service, this.registry, onControllerError('crd'));
     this.gc = new GarbageCollector(this.service, this.registry, onControllerError('garbage-collector'));
     this.namespaces = new NamespaceController(this.service, this.registry, onControllerError('namespace'));
-    const openapi: OpenApiPort = createOpenApiPort(this.registry);
+    const clock = options.clock ?? { now: () => new Date() };
+    const openapi: OpenApiPort = createOpenApiPort(this.registry, () => clock.now());
     this.handler = new ApiHandler({
       service: this.service,
       registry: this.registry,

@@ -126,11 +126,11 @@ test('the drift checks notice a field added to only one side', () => {
   missingSchemaPaths(schema, fullImagePullJob, '', missing);
   assert.deepEqual(missing, ['spec.newField']);
   // Type-only field (present in the fixture, as DeepRequired would force): strict validation rejects it.
-  const withExtra = structuredClone(fullImagePullJob) as unknown as { spec: Record<string, unknown> };
+  const withExtra = JSON.parse(JSON.stringify(fullImagePullJob)) as { spec: Record<string, unknown> };
   withExtra.spec['newField'] = 'x';
   assert.equal(crdValidator('ImagePullJob', true)(withExtra), false);
   // A new Kruise field on sidecar containers cannot hide in the preserved Container subtree.
-  const sidecar = structuredClone(fullSidecarSet) as unknown as { spec: { containers: Record<string, unknown>[] } };
+  const sidecar = JSON.parse(JSON.stringify(fullSidecarSet)) as { spec: { containers: Record<string, unknown>[] } };
   sidecar.spec.containers[0]!['newKruiseField'] = 'x';
   const undeclared: string[] = [];
   undeclaredInMixedNodes('SidecarSet', crdSchema('SidecarSet'), sidecar, '', undeclared);

@@ -25,8 +25,7 @@ import type { IncludeObject } from './table.js';
 import { toTable, wantsTable } from './table.js';
 
 export interface OpenApiPort {
-  index(): object;
-  groupVersion(group: string, version: string): object | undefined;
+  serve(pathname: string, hash: string | null, accept: string | undefined): { status: number; headers: Record<string, string>; body?: string };
 }
 
 export interface ApiHandlerOptions {
@@ -77,7 +76,7 @@ export class ApiHandler {
       }
       const user = this.authenticate(req);
       if (route.type === 'resource') resource = route.plural;
-      verb = await this.dispatch(route, req, res, url.searchParams, user);
+      verb = await this.dispatch(route, req, res, url, user);
     } catch (e) {
       const err = toApiError(e);
       if (!res.headersSent) sendJson(res, err.code, err.toStatus());
@@ -100,7 +99,8 @@ export class ApiHandler {
     throw apiErrors.unauthorized();
   }
 
-  private async dispatch(route: Route, req: IncomingMessage, res: ServerResponse, q: URLSearchParams, user: UserInfo): Promise<string> {
+  private async dispatch(route: Route, req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo): Promise<string> {
+    const q = url.searchParams;
     const method = (req.method ?? 'GET').toUpperCase();
     const readOnly = (): void => {
       if (method !== 'GET' && method !== 'HEAD') throw apiErrors.methodNotAllowed(`the server does not allow this method on the requested resource`);
@@ -123,12 +123,12 @@ export class ApiHandler {
         sendJson(res, 200, doc);
         return 'GET';
       }
-      case 'openapi-v3-index': readOnly(); sendJson(res, 200, this.o.openapi.index()); return 'GET';
+      case 'openapi-v3-index':
       case 'openapi-v3': {
         readOnly();
-        const doc = this.o.openapi.groupVersion(route.group, route.version);
-        if (!doc) throw notFoundPath();
-        sendJson(res, 200, doc);
+        const r = this.o.openapi.serve(url.pathname, q.get('hash'), req.headers.accept);
+        res.writeHead(r.status, { ...r.headers, ...(r.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(r.body)) } : {}) });
+        res.end(r.body);
         return 'GET';
       }
       case 'openapi-v2':

@@ -45,7 +45,8 @@ export function compileFilter(t: ResourceType, namespace: string, labelSelector?
   if (fields) {
     const exact = exactNameOrNodeName(fields);
     if (exact.name !== undefined) scope.name = exact.name;
-    if (exact.nodeName !== undefined) scope.nodeName = exact.nodeName;
+    // `spec.nodeName=` selects unscheduled pods, which the node index does not hold: filter those instead.
+    if (exact.nodeName !== undefined && exact.nodeName !== '') scope.nodeName = exact.nodeName;
   }
   return {
     scope,

@@ -83,7 +83,8 @@ export class MemoryStorage implements Storage {
     let t = this.tables.get(key);
     if (!t) {
       t = new ResourceTable();
-      t.compactedAt = this.rv;
+      // A resource first written now has lost no history: every version since 0 may be watched from.
+      t.compactedAt = 0;
       this.tables.set(key, t);
     }
     return t;
