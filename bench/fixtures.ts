@@ -91,7 +91,7 @@ export function podObject(owner: OwnerRef, name: string, node: string): object {
     metadata: {
       name, namespace: owner.namespace,
       labels: { app: owner.app, 'pod-template-hash': owner.hash, tier: 'backend', team: owner.team },
-      annotations: { 'kubectl.kubernetes.io/default-container': 'app', 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090' },
+      annotations: { 'kubectl.kubernetes.io/default-container': 'app' },
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true }],
     },
     spec: {
@@ -100,7 +100,6 @@ export function podObject(owner: OwnerRef, name: string, node: string): object {
         name: 'app',
         image: `registry.example.com/${owner.team}/${owner.app}:v1.4.2`,
         imagePullPolicy: 'IfNotPresent',
-        args: ['--config=/etc/app/config.yaml', '--listen=:8080'],
         env: [
           { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
           { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
@@ -110,20 +109,15 @@ export function podObject(owner: OwnerRef, name: string, node: string): object {
         ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }, { name: 'metrics', containerPort: 9090, protocol: 'TCP' }],
         resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
         readinessProbe: { httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' }, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
-        volumeMounts: [{ name: 'config', mountPath: '/etc/app', readOnly: true }],
         terminationMessagePath: '/dev/termination-log',
         terminationMessagePolicy: 'File',
       }],
-      volumes: [{ name: 'config', configMap: { name: `${owner.app}-config`, defaultMode: 420 } }],
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 30,
       dnsPolicy: 'ClusterFirst',
       serviceAccountName: 'default',
       schedulerName: 'default-scheduler',
-      tolerations: [
-        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-      ],
+      tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
     },
     // The API server resets status on create (as Kubernetes does); it is sent because real creates carry it.
     status: { phase: 'Pending', qosClass: 'Burstable' },

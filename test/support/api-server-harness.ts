@@ -54,7 +54,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const req = https.request(`${server.url}${path}`, {
         method, ca: pki.caCertPem,
-        headers: { Authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+        // Content-Length always: Node sends a DELETE body unframed otherwise, and the server sees garbage.
+        headers: { Authorization: `Bearer ${token}`, ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) } : {}), ...headers },
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
