@@ -16,6 +16,7 @@ COPY --from=build /src/package.json ./package.json
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY deploy ./deploy
+COPY proto ./proto
 # The `node` user (uid 1000) ships with the base image; nothing here needs root.
 USER node
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]

@@ -3,7 +3,9 @@
  * function, file and line. Used to say where the API server's time goes:
  *
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/run.js apiserver --targets=kruise --no-write
- *   node dist/bench/cpu-profile-top.js /tmp/prof/<server child>.cpuprofile [top=30]
+ *   node dist/bench/cpu-profile-top.js /tmp/prof/<server child>.cpuprofile [top=30] [fromUs-toUs]
+ *
+ * The optional window (monotonic µs, as the benchmark prints its phases) keeps only the samples of one phase.
  */
 import { readFileSync } from 'node:fs';
 
@@ -17,14 +19,20 @@ interface ProfileNode {
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number }
 
 function main(): void {
-  const [file, topText] = process.argv.slice(2);
+  const [file, topText, windowText] = process.argv.slice(2);
   if (!file) throw new Error('usage: cpu-profile-top <file.cpuprofile> [top]');
   const top = Number(topText ?? 30);
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   // Sample time: each sample's delta is attributed to its node (more exact than hitCount × interval).
+  const [from, to] = windowText ? windowText.split('-').map(Number) as [number, number] : [-Infinity, Infinity];
   const selfUs = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) selfUs.set(p.samples[i]!, (selfUs.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  let at = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    at += p.timeDeltas[i] ?? 0;
+    if (at < from || at > to) continue;
+    selfUs.set(p.samples[i]!, (selfUs.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0));
+  }
   const grouped = new Map<string, number>();
   let total = 0;
   for (const [id, us] of selfUs) {

@@ -121,7 +121,14 @@ function apiServerSummary(r: ApiServerBenchResult): string {
   row('deliveries received / expected', k && `${k.watch.received} / ${k.watch.expectedDeliveries}`, b && `${b.watch.received} / ${b.watch.expectedDeliveries}`);
   row('RSS after load MiB', k && mibOf(k.memoryAfterLoad.rssBytes), b && mibOf(b.memoryAfterLoad.rssBytes), 'RSS after load');
   row('heapUsed after load (after GC) MiB', k && mibOf(k.memoryAfterLoad.afterGc?.heapUsedBytes), b && mibOf(b.memoryAfterLoad.afterGc?.heapUsedBytes), 'heapUsed after load (after GC)');
-  row('RSS after watch MiB', k && mibOf(k.memoryAfterWatch.rssBytes), b && mibOf(b.memoryAfterWatch.rssBytes));
+  for (const phase of ['list-all', 'list-by-node', 'watch']) {
+    const at = (x: typeof k): string | undefined => {
+      const m = x?.memoryTimeline.find((e) => e.phase === phase);
+      return m && `${mibOf(m.rssBytes)} / ${mibOf(m.heapUsedBytes)}`;
+    };
+    row(`RSS / heapUsed after ${phase} MiB (no forced GC)`, at(k), at(b));
+  }
+  row('heapUsed after watch (after GC) MiB', k && mibOf(k.memoryAfterWatch.afterGc?.heapUsedBytes), b && mibOf(b.memoryAfterWatch.afterGc?.heapUsedBytes));
   const checks = ['', '| target | value | pass |', '|---|---:|:---:|', ...r.checks.map((c) => `| ${c.metric} ${c.target} | ${c.value} | ${c.pass ? 'yes' : '**no**'} |`)];
   return [...rows, ...checks].join('\n');
 }

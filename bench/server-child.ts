@@ -6,6 +6,7 @@
  *   parent → { type: 'stop' }                         child closes the server and exits
  * Run with --expose-gc so `stats` can report memory after a full collection too.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 import { ApiServer } from '../src/sandbox/apiserver/api-server.js';
 import { startBaselineServer } from './baseline-server.js';
 
@@ -23,6 +24,10 @@ export interface ChildStats {
   cpuSystemUs: number;
   rssBytes: number;
   heapUsedBytes: number;
+  /** V8 large-object space in use (strings and arrays over ~128 KiB: list response bodies). */
+  largeObjectBytes: number;
+  /** Buffers and other memory outside the V8 heap. */
+  externalBytes: number;
   /** Present when a full GC ran first (`gc: true` and --expose-gc). */
   afterGc?: { rssBytes: number; heapUsedBytes: number };
 }
@@ -56,7 +61,11 @@ process.on('message', (m: ParentMessage) => {
         case 'stats': {
           const cpu = process.cpuUsage();
           const mem = process.memoryUsage();
-          const stats: ChildStats = { type: 'stats', cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed };
+          const largeObjectBytes = getHeapSpaceStatistics().find((x) => x.space_name === 'large_object_space')?.space_used_size ?? 0;
+          const stats: ChildStats = {
+            type: 'stats', cpuUserUs: cpu.user, cpuSystemUs: cpu.system, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed,
+            largeObjectBytes, externalBytes: mem.external + mem.arrayBuffers,
+          };
           const gc = (globalThis as { gc?: () => void }).gc;
           if (m.gc && gc) {
             gc();

@@ -87,7 +87,7 @@ export const apiErrors = {
   gone: (message: string) => new ApiError(410, 'Expired', message),
   tooLarge: (message: string) => new ApiError(413, 'RequestEntityTooLarge', message),
   unsupportedMediaType: (contentType: string) =>
-    new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json; got ${contentType}`),
+    new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (kubectl create generators), application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json; got ${contentType}`),
   unauthorized: () => new ApiError(401, 'Unauthorized', 'Unauthorized'),
   internal: (message: string) => new ApiError(500, 'InternalError', `Internal error occurred: ${message}`),
   timeout: (message: string) => new ApiError(504, 'Timeout', message),

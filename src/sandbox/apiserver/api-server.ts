@@ -13,6 +13,7 @@ import { CrdController } from './controllers/crd-controller.js';
 import { GarbageCollector } from './controllers/garbage-collector.js';
 import { NamespaceController } from './controllers/namespace-controller.js';
 import { ApiHandler, type OpenApiPort } from './http/api-handler.js';
+import type { FaultInjector } from './http/fault-injection.js';
 import { ResourceRegistry } from './resource-registry.js';
 import type { AdmissionPort, UserInfo } from './rest/ports.js';
 import type { Clock } from './rest/resource-service.js';
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   admission?: AdmissionPort;
   /** @default 10000 */
   bookmarkIntervalMs?: number;
+  /** Test-only fault injection. */
+  faults?: FaultInjector;
   logger?: Logger;
 }
 
@@ -92,6 +95,7 @@ export class ApiServer {
       tokens: options.tokens,
       serverAddress: () => `127.0.0.1:${this.port}`,
       ...(options.bookmarkIntervalMs !== undefined ? { bookmarkIntervalMs: options.bookmarkIntervalMs } : {}),
+      ...(options.faults ? { faults: options.faults } : {}),
       ...(log ? { onRequest: (i) => log.trace(i, 'request') } : {}),
     });
   }
@@ -146,6 +150,9 @@ export class ApiServer {
     const next = { ...obj, metadata: { ...obj.metadata, resourceVersion: existing.object.metadata.resourceVersion } };
     return this.service.update(t, ns, obj.metadata.name ?? '', next, systemContext());
   }
+
+  /** Test-only: breaks every open watch connection; returns how many. */
+  dropWatches(): number { return this.handler.dropWatches(); }
 
   /** Resolves when the server's own controllers have nothing queued (tests use it to wait for GC). */
   async idle(): Promise<void> {

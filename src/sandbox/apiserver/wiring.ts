@@ -3,6 +3,7 @@
  */
 import type { KubeObject } from '../../api/meta.js';
 import { apiErrors } from './api-error.js';
+import { BUILTIN_SCHEMAS } from './builtin-schemas.js';
 import { compileSchema, defaultCrd, validateCrd } from './crd/index.js';
 import { applyJsonPatch } from './patch/json-patch.js';
 import { applyMergePatch } from './patch/merge-patch.js';
@@ -13,8 +14,9 @@ import type { KindHooks } from './rest/resource-service.js';
 
 export const schemaPort: SchemaPort = {
   forType(t: ResourceType): CompiledResourceSchema | undefined {
-    if (t.builtin || !t.schema) return undefined;
-    const compiled = compileSchema(t.schema);
+    const schema = t.builtin ? BUILTIN_SCHEMAS[t.kind] : t.schema;
+    if (!schema) return undefined;
+    const compiled = compileSchema(schema);
     return {
       prune: (obj) => compiled.prune(obj),
       applyDefaults: (obj) => compiled.applyDefaults(obj),

@@ -19,6 +19,7 @@ import type { WatchHub } from '../watch/watch-hub.js';
 import { compileFilter, listEntries } from './collection.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
 import { decodeBody, mediaType, readBody } from './request-body.js';
+import type { FaultInjector } from './fault-injection.js';
 import type { Route } from './route.js';
 import { parseRoute } from './route.js';
 import type { IncludeObject } from './table.js';
@@ -42,6 +43,8 @@ export interface ApiHandlerOptions {
   /** Slow watchers whose unsent output exceeds this are closed, as Kubernetes drops them. @default 64 MiB */
   watchBufferLimitBytes?: number;
   onRequest?: (info: { verb: string; resource: string; code: number; durationMs: number }) => void;
+  /** Test-only: decides per request whether to fail it (see fault-injection.ts). */
+  faults?: FaultInjector;
 }
 
 const PATCH_TYPES: Record<string, PatchType> = {
@@ -63,6 +66,14 @@ export class ApiHandler {
     this.openWatches.clear();
   }
 
+  /** Test-only: breaks every open watch connection without a clean end, as a network failure would. */
+  dropWatches(): number {
+    const n = this.openWatches.size;
+    for (const res of this.openWatches) res.socket?.destroy();
+    this.openWatches.clear();
+    return n;
+  }
+
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     let verb = (req.method ?? 'GET').toUpperCase();
@@ -76,6 +87,7 @@ export class ApiHandler {
       }
       const user = this.authenticate(req);
       if (route.type === 'resource') resource = route.plural;
+      if (this.o.faults && !(await this.injectFault(req, res, url))) return;
       verb = await this.dispatch(route, req, res, url, user);
     } catch (e) {
       const err = toApiError(e);
@@ -83,6 +95,39 @@ export class ApiHandler {
       else res.end();
     } finally {
       this.o.onRequest?.({ verb, resource, code: res.statusCode, durationMs: performance.now() - started });
+    }
+  }
+
+  /** Applies a test fault; returns false when the request must not be handled further. */
+  private async injectFault(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+    const watch = isTrue(url.searchParams.get('watch'));
+    const action = this.o.faults!.beforeRequest({ method: req.method ?? 'GET', path: url.pathname, watch, query: url.searchParams, userAgent: req.headers['user-agent'] ?? '' });
+    switch (action.kind) {
+      case 'none': return true;
+      case 'delay': await new Promise((r) => setTimeout(r, action.ms)); return true;
+      case 'drop': req.socket.destroy(); return false;
+      case 'half-open': req.resume(); return false;
+      case 'status': {
+        const err = new ApiError(action.code, action.code === 410 ? 'Expired' : action.code === 429 ? 'TooManyRequests' : 'InternalError',
+          `injected fault: ${action.code}`, action.retryAfterSeconds !== undefined ? { retryAfterSeconds: action.retryAfterSeconds } : undefined);
+        if (watch) {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.end(`${JSON.stringify({ type: 'ERROR', object: err.toStatus() })}\n`);
+        } else {
+          if (action.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(action.retryAfterSeconds));
+          sendJson(res, err.code, err.toStatus());
+        }
+        return false;
+      }
+      case 'lose-response': {
+        if (watch) { req.socket.destroy(); return false; }
+        // Let the request run to its commit, then cut the connection instead of answering.
+        const socket = req.socket;
+        res.writeHead = (() => res) as typeof res.writeHead;
+        res.write = (() => true) as typeof res.write;
+        res.end = ((..._args: unknown[]) => { socket.destroy(); return res; }) as typeof res.end;
+        return true;
+      }
     }
   }
 

@@ -1,17 +1,17 @@
 /**
  * Decodes `application/vnd.kubernetes.protobuf` request bodies into the JSON objects the rest of the server handles.
  *
- * kubectl's generator commands (`kubectl create namespace|configmap|secret|serviceaccount|deployment|service`) send
- * their objects as protobuf and do not fall back to JSON on a 415, so the sandbox has to read them. A body is the
- * 4-byte magic `k8s\0` and a `runtime.Unknown` envelope (typeMeta, raw, contentEncoding, contentType) whose `raw` is
- * the object's own encoding without TypeMeta. The schema is our subset of the upstream generated.proto files, in
- * proto/k8s (see its README); protobufjs parses it and provides the wire reader.
+ * kubectl's generator commands (`kubectl create namespace|configmap|secret|serviceaccount|deployment|service|
+ * ingress`) send their objects as protobuf and do not fall back to JSON on a 415, so the sandbox has to read them.
+ * A body is the 4-byte magic `k8s\0` and a `runtime.Unknown` envelope (typeMeta, raw, contentEncoding, contentType)
+ * whose `raw` is the object's own encoding without TypeMeta. The schema is our subset of the upstream
+ * generated.proto files, in proto/k8s (see its README); protobufjs parses it and provides the wire reader.
  *
  * The walk is our own rather than protobufjs's `Type.decode`, for three reasons: a field missing from the subset must
  * be refused, not skipped (protobufjs skips unknown fields); a wire type that does not match the schema is a
  * malformed body, not garbage; and the JSON must look like Kubernetes' own: zero scalars dropped as `omitempty`
  * does (Go writes every non-pointer scalar, empty or not), pointers kept (`replicas: 0`), Time as RFC 3339,
- * IntOrString as a number or string, Quantity as its string, bytes as base64.
+ * IntOrString as a number or string, Quantity as its string, bytes as base64, embedded Go structs inlined.
  *
  * Known gaps: only the kinds in KINDS are decoded, and within them only the declared fields; a repeated occurrence
  * of a singular message field replaces the earlier one instead of merging (Go never writes one).
@@ -26,7 +26,7 @@ export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
 const MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
 export const PROTO_DIR = fileURLToPath(new URL('../../../../../proto/k8s/', import.meta.url));
-const PROTO_FILES = ['runtime.proto', 'meta-v1.proto', 'intstr.proto', 'resource.proto', 'core-v1.proto', 'apps-v1.proto'];
+const PROTO_FILES = ['runtime.proto', 'meta-v1.proto', 'intstr.proto', 'resource.proto', 'core-v1.proto', 'apps-v1.proto', 'networking-v1.proto'];
 
 /** `apiVersion/kind` → message; these are the kinds kubectl's generators create that the sandbox serves. */
 const KINDS: ReadonlyMap<string, string> = new Map([
@@ -36,6 +36,7 @@ const KINDS: ReadonlyMap<string, string> = new Map([
   ['v1/ServiceAccount', 'k8s.io.api.core.v1.ServiceAccount'],
   ['v1/Service', 'k8s.io.api.core.v1.Service'],
   ['apps/v1/Deployment', 'k8s.io.api.apps.v1.Deployment'],
+  ['networking.k8s.io/v1/Ingress', 'k8s.io.api.networking.v1.Ingress'],
 ]);
 
 const TIME = '.k8s.io.apimachinery.pkg.apis.meta.v1.Time';
@@ -147,7 +148,7 @@ function readMessage(r: protobuf.Reader, end: number, type: protobuf.Type, path:
     if (field.map) {
       expectWire(ctx, wire, WIRE_LENGTH_DELIMITED, at);
       const entries = (present.get(field) as Record<string, unknown> | undefined) ?? {};
-      const [key, value] = readMapEntry(r, field as protobuf.MapField, at, ctx);
+      const [key, value] = readMapEntry(r, field as unknown as protobuf.MapField, at, ctx);
       entries[key] = value;
       present.set(field, entries);
     } else if (field.repeated) {
@@ -171,7 +172,8 @@ function readMessage(r: protobuf.Reader, end: number, type: protobuf.Type, path:
     const value = present.get(field);
     if (value === undefined) continue;
     if (!field.repeated && !field.map && isZeroScalar(value) && !keepsZero(field)) continue;
-    out[field.name] = value;
+    if (field.options?.['(kruise.inline)'] === true) Object.assign(out, value);
+    else out[field.name] = value;
   }
   return out;
 }

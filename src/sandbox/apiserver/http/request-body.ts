@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { apiErrors } from '../api-error.js';
+import { decodeProtobufBody, PROTOBUF_MEDIA_TYPE } from './protobuf-body.js';
 
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 
@@ -35,9 +36,11 @@ export function mediaType(contentType: string | undefined): string {
 /** Decodes a JSON or YAML document; YAML is accepted for application/yaml (and as kubectl sometimes sends it). */
 export function decodeBody(raw: Buffer, contentType: string | undefined): unknown {
   const type = mediaType(contentType);
+  // kubectl's generators (`kubectl create namespace|configmap|secret|...`) send protobuf and never retry as JSON.
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeProtobufBody(raw);
   if (type !== '' && type !== 'application/json' && type !== 'application/yaml' && type !== 'application/apply-patch+yaml' &&
       !type.endsWith('+json')) {
-    // Clients that try protobuf or CBOR first fall back to JSON on a 415.
+    // Other encodings (CBOR, protobuf of kinds we do not decode) get a 415 naming what we accept.
     throw apiErrors.unsupportedMediaType(type);
   }
   const text = raw.toString('utf8');
