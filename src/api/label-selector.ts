@@ -84,7 +84,7 @@ function byteLength(s: string): number {
 /** The problems with `value` as a DNS-1123 subdomain (253 bytes max); empty when valid. */
 export function dns1123SubdomainErrors(value: string): string[] {
   const errs: string[] = [];
-  if (byteLength(value) > 253) errs.push('must be no more than 253 bytes');
+  if (byteLength(value) > 253) errs.push('must be no more than 253 characters');
   if (!DNS1123_SUBDOMAIN_RE.test(value)) errs.push(regexError(DNS1123_SUBDOMAIN_MSG, DNS1123_SUBDOMAIN_FMT, 'example.com'));
   return errs;
 }
@@ -106,7 +106,7 @@ export function labelKeyErrors(value: string): string[] {
       " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"];
   }
   if (name.length === 0) errs.push('name part must be non-empty');
-  else if (byteLength(name) > 63) errs.push('name part must be no more than 63 bytes');
+  else if (byteLength(name) > 63) errs.push('name part must be no more than 63 characters');
   if (!LABEL_KEY_RE.test(name)) errs.push(`name part ${regexError(LABEL_KEY_MSG, LABEL_KEY_FMT, 'MyName', 'my.name', '123-abc')}`);
   return errs;
 }
@@ -114,7 +114,7 @@ export function labelKeyErrors(value: string): string[] {
 /** The problems with `value` as a label value (may be empty, 63 bytes max); empty when valid. */
 export function labelValueErrors(value: string): string[] {
   const errs: string[] = [];
-  if (byteLength(value) > 63) errs.push('must be no more than 63 bytes');
+  if (byteLength(value) > 63) errs.push('must be no more than 63 characters');
   if (!LABEL_VALUE_RE.test(value)) errs.push(regexError(LABEL_VALUE_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
   return errs;
 }

@@ -29,20 +29,28 @@ export class HealthServer {
   private readonly checks = new Map<string, ReadinessCheck>();
   private readonly logger: Logger;
   private started = false;
-  private address: Promise<AddressInfo>;
+  private readonly address: Promise<AddressInfo>;
   private resolveAddress!: (a: AddressInfo) => void;
   private rejectAddress!: (e: unknown) => void;
-  private closing: Promise<void> | undefined;
+  private closeRequested = false;
+  private readonly closed: Promise<void>;
+  private markClosed!: () => void;
 
   constructor(private readonly o: HealthServerOptions) {
     if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
       throw new KruiseError(`invalid health server port ${o.port}`, { reason: 'Invalid', fieldPath: 'port' });
     }
     this.logger = o.logger.child({ component: 'health-server' });
-    this.server = createServer((req, res) => { void this.handle(req, res); });
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: unknown) => {
+        this.logger.error({ err: e, url: req.url }, 'health request failed');
+        if (!res.headersSent) send(res, 500, 'internal error\n'); else res.destroy();
+      });
+    });
     this.address = new Promise<AddressInfo>((resolve, reject) => { this.resolveAddress = resolve; this.rejectAddress = reject; });
     // Nobody may ask for the address; a listen failure is reported through start().
     this.address.catch(() => undefined);
+    this.closed = new Promise<void>((resolve) => { this.markClosed = resolve; });
   }
 
   /** Registers (or replaces) a readiness check. */
@@ -60,24 +68,29 @@ export class HealthServer {
   async start(signal: AbortSignal): Promise<void> {
     if (this.started) throw new KruiseError('health server already started', { reason: 'AlreadyStarted' });
     this.started = true;
-    const closed = new Promise<void>((resolve) => this.server.once('close', resolve));
-    await new Promise<void>((resolve, reject) => {
-      const onError = (e: Error): void => { this.rejectAddress(e); reject(e); };
-      this.server.once('error', onError);
-      this.server.listen(this.o.port, this.o.host ?? '0.0.0.0', () => {
-        this.server.off('error', onError);
-        this.server.on('error', (e) => this.logger.error({ err: e }, 'health server error'));
-        const a = this.server.address() as AddressInfo;
-        this.logger.info({ port: a.port, host: a.address }, 'health server listening');
-        this.resolveAddress(a);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (e: Error): void => { this.rejectAddress(e); reject(e); };
+        this.server.once('error', onError);
+        this.server.listen(this.o.port, this.o.host ?? '0.0.0.0', () => {
+          this.server.off('error', onError);
+          this.server.on('error', (e) => this.logger.error({ err: e }, 'health server error'));
+          const a = this.server.address() as AddressInfo;
+          this.logger.info({ port: a.port, host: a.address }, 'health server listening');
+          this.resolveAddress(a);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      this.markClosed();
+      throw e;
+    }
     const onAbort = (): void => { void this.close(); };
     signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) onAbort();
+    // close() may have been called while we were binding.
+    if (signal.aborted || this.closeRequested) this.stopListening();
     try {
-      await closed;
+      await this.closed;
     } finally {
       signal.removeEventListener('abort', onAbort);
     }
@@ -85,17 +98,20 @@ export class HealthServer {
 
   /**
    * Stops accepting connections, drops idle keep-alive ones (probes and scrapers keep them open) and waits for
-   * in-flight responses, which are short.
+   * in-flight responses, which are short. Resolves at once if the server never started.
    */
   close(): Promise<void> {
-    if (!this.closing) {
-      this.closing = new Promise<void>((resolve) => {
-        if (!this.server.listening) { resolve(); return; }
-        this.server.close(() => resolve());
-        this.server.closeIdleConnections();
-      });
-    }
-    return this.closing;
+    this.closeRequested = true;
+    if (!this.started) this.markClosed();
+    else if (this.server.listening) this.stopListening();
+    return this.closed;
+  }
+
+  private stopListening(): void {
+    this.closeRequested = true;
+    if (!this.server.listening) return;
+    this.server.close(() => this.markClosed());
+    this.server.closeIdleConnections();
   }
 
   /** Closes every connection at once, in-flight or not. */

@@ -207,6 +207,17 @@ export class LeaderElector {
   }
 
   /**
+   * The same check in the health server's `ReadinessCheck` shape (`true`, or why not): a standby replica is ready,
+   * a leader whose renewals are wedged is not.
+   */
+  readinessCheck(toleranceMs = 0): () => true | string {
+    return () => {
+      const h = this.healthCheck(toleranceMs);
+      return h.ok ? true : h.message;
+    };
+  }
+
+  /**
    * Acquires, leads and renews until leadership is lost or `signal` aborts; resolves after stepping down (and
    * releasing on a clean shutdown). Never rejects for API errors: they are logged and retried.
    */

@@ -9,19 +9,9 @@
  */
 import { Counter, Gauge, Histogram, exponentialBuckets, type Registry } from 'prom-client';
 import type { ControllerMetrics, ControllerMetricsProvider, ReconcileOutcome } from './controller/controller.js';
+import type { InformerMetrics } from './informer/shared-informer.js';
 import type { RequestObserver } from './kube-client.js';
 import type { WorkQueueMetrics } from './workqueue/work-queue.js';
-
-/** Watch event types as informers count them (`ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK`, `ERROR`). */
-export type InformerEventType = string;
-
-export interface InformerMetrics {
-  /** A watch ended and was opened again (with the last resourceVersion). */
-  watchRestarted(resource: string): void;
-  /** The informer listed again (410 Gone, first start, or a watch that could not resume). */
-  relisted(resource: string): void;
-  informerEvent(resource: string, type: InformerEventType): void;
-}
 
 /** 1 ms … ~65 s, doubling. */
 const DURATION_BUCKETS = exponentialBuckets(0.001, 2, 17);
@@ -43,7 +33,7 @@ export class KubeMetrics implements RequestObserver, ControllerMetricsProvider, 
   private readonly requests: Counter<'verb' | 'resource' | 'code'>;
   private readonly requestDuration: Histogram<'verb' | 'resource'>;
 
-  private readonly watchRestarts: Counter<'resource'>;
+  private readonly watchRestarts: Counter<'resource' | 'reason'>;
   private readonly relists: Counter<'resource'>;
   private readonly informerEvents: Counter<'resource' | 'type'>;
 
@@ -85,7 +75,10 @@ export class KubeMetrics implements RequestObserver, ControllerMetricsProvider, 
       name: 'rest_client_request_duration_seconds', help: 'Kubernetes API request latency (for watches: until the stream opened).',
       labelNames: ['verb', 'resource'], buckets: DURATION_BUCKETS, registers,
     });
-    this.watchRestarts = new Counter({ name: 'informer_watch_restarts_total', help: 'Watches reopened after they ended.', labelNames: ['resource'], registers });
+    this.watchRestarts = new Counter({
+      name: 'informer_watch_restarts_total', help: 'Watches reopened after they ended, by why (closed, silence, error, ...).',
+      labelNames: ['resource', 'reason'], registers,
+    });
     this.relists = new Counter({ name: 'informer_relists_total', help: 'Full lists done by informers.', labelNames: ['resource'], registers });
     this.informerEvents = new Counter({ name: 'informer_events_total', help: 'Watch events received by informers.', labelNames: ['resource', 'type'], registers });
   }
@@ -126,9 +119,12 @@ export class KubeMetrics implements RequestObserver, ControllerMetricsProvider, 
     this.requestDuration.labels(info.verb, info.resource).observe(info.durationMs / 1000);
   }
 
-  watchRestarted(resource: string): void { this.watchRestarts.labels(resource).inc(); }
+  /** A watch ended and was opened again; `reason` says why (informers pass `closed`, a silence timeout, ...). */
+  watchRestarted(resource: string, reason: string): void { this.watchRestarts.labels(resource, reason).inc(); }
 
+  /** The informer listed again (first start, 410 Gone, or a watch that could not resume). */
   relisted(resource: string): void { this.relists.labels(resource).inc(); }
 
-  informerEvent(resource: string, type: InformerEventType): void { this.informerEvents.labels(resource, type).inc(); }
+  /** A watch event (`ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK`, `ERROR`). */
+  eventReceived(resource: string, type: string): void { this.informerEvents.labels(resource, type).inc(); }
 }

@@ -71,10 +71,18 @@ export async function retryOnConflict<T>(fn: (attempt: number) => Promise<T>, o:
     try {
       return await fn(attempt);
     } catch (e) {
-      if (attempt >= b.attempts || !retriable(e) || o.signal?.aborted) throw e;
+      // Aborted while the attempt ran: the caller asked to stop, which matters more than why the attempt failed.
+      o.signal?.throwIfAborted();
+      if (attempt >= b.attempts || !retriable(e)) throw e;
     }
     const jittered = Math.min(b.capMs, delay + (b.jitter > 0 ? random() * b.jitter * delay : 0), MAX_TIMER_MS);
-    await sleep(jittered, undefined, { ref: false, ...(o.signal ? { signal: o.signal } : {}) });
+    try {
+      await sleep(jittered, undefined, { ref: false, ...(o.signal ? { signal: o.signal } : {}) });
+    } catch (e) {
+      // timers/promises wraps the reason in an AbortError; callers get the reason they aborted with.
+      o.signal?.throwIfAborted();
+      throw e;
+    }
     delay = Math.min(delay * b.factor, b.capMs);
   }
 }

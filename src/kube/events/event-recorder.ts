@@ -15,6 +15,9 @@
  * Event names are `<involved name>.<hex nanoseconds>` (client-go `makeEvent`), strictly increasing per recorder
  * so two events in one millisecond cannot collide. Cluster-scoped objects (NodeImage, SidecarSet) get their Events
  * in namespace `default`, as upstream.
+ * Known gaps: messages are not truncated (keep them short; events.k8s.io/v1 caps notes at 1 kB); no
+ * `eventf`-style formatting, no `related` object, no events.k8s.io/v1 API (Kruise v0.9 writes core/v1 Events);
+ * the spam filter's and aggregator's state is per recorder, so one recorder per process is expected.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';

@@ -58,9 +58,9 @@ const errorCases: ErrorCase[] = [
   { name: 'a key with two slashes is reported', text: 'a/b/c', message: /key: Invalid value: "a\/b\/c": a valid label key must consist of .* with an optional DNS subdomain prefix and '\/' \(e\.g\. 'example\.com\/MyName'\)/ },
   { name: 'an upper-case key prefix is reported', text: 'Example.com/a', message: /prefix part a lowercase RFC 1123 subdomain must consist of/ },
   { name: 'an empty key prefix is reported', text: '/a', message: /prefix part must be non-empty/ },
-  { name: 'a key name over 63 bytes is reported', text: `${'k'.repeat(64)}=v`, message: /name part must be no more than 63 bytes/ },
+  { name: 'a key name over 63 bytes is reported', text: `${'k'.repeat(64)}=v`, message: /name part must be no more than 63 characters/ },
   { name: 'an invalid value names the value path', text: 'a=-x', message: /^unable to parse requirement: values\[0\]\[a\]: Invalid value: "-x": a valid label must be an empty string or consist of/ },
-  { name: 'a value over 63 bytes is reported', text: `a in (${'v'.repeat(64)})`, message: /values\[0\]\[a\]: Invalid value: "v+": must be no more than 63 bytes/ },
+  { name: 'a value over 63 bytes is reported', text: `a in (${'v'.repeat(64)})`, message: /values\[0\]\[a\]: Invalid value: "v+": must be no more than 63 characters/ },
   { name: 'a non-integer bound for > is reported', text: 'n>x', message: /values\[0\]: Invalid value: "x": for 'Gt', 'Lt' operators, the value must be an integer/ },
 ];
 
@@ -99,7 +99,7 @@ describe('label key and value validation', () => {
   });
 
   it('should count bytes, not characters, for the 63 limit', () => {
-    assert.match(labelValueErrors('é'.repeat(32)).join(';'), /must be no more than 63 bytes/);
+    assert.match(labelValueErrors('é'.repeat(32)).join(';'), /must be no more than 63 characters/);
   });
 });
 

@@ -3,10 +3,7 @@
  * lists (joined with "," by callers, as Kubernetes does).
  */
 
-const DNS1123_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN = `${DNS1123_LABEL}(\\.${DNS1123_LABEL})*`;
 const DNS1035_LABEL = '[a-z]([-a-z0-9]*[a-z0-9])?';
-const DNS1123_SUBDOMAIN_RE = new RegExp(`^${DNS1123_SUBDOMAIN}$`);
 const DNS1035_LABEL_RE = new RegExp(`^${DNS1035_LABEL}$`);
 
 /** apimachinery's RegexError: the example list is joined as "'a',  or 'b', " (the double space is upstream's). */
@@ -20,16 +17,9 @@ function regexError(msg: string, regex: string, ...examples: string[]): string {
   return `${s}regex used for validation is '${regex}')`;
 }
 
-export function isDns1123Subdomain(value: string): string[] {
-  const errs: string[] = [];
-  if (value.length > 253) errs.push('must be no more than 253 characters');
-  if (!DNS1123_SUBDOMAIN_RE.test(value)) {
-    errs.push(regexError(
-      'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character',
-      DNS1123_SUBDOMAIN, 'example.com'));
-  }
-  return errs;
-}
+/** Shared with metadata validation: one implementation of apimachinery's IsDNS1123Subdomain. */
+export { dns1123SubdomainErrors as isDns1123Subdomain } from '../../../api/label-selector.js';
+
 
 export function isDns1035Label(value: string): string[] {
   const errs: string[] = [];

@@ -7,23 +7,9 @@ import type { FieldError } from '../../../api/field-errors.js';
 import type { KubeObject } from '../../../api/meta.js';
 import type { ResourceType } from '../resource-type.js';
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
-
-export interface UserInfo { username: string; uid?: string; groups: string[] }
-
-export interface AdmissionRequestAttributes {
-  operation: Operation;
-  kind: { group: string; version: string; kind: string };
-  resource: { group: string; version: string; resource: string };
-  subResource: string;
-  name: string;
-  namespace: string;
-  object?: KubeObject;
-  oldObject?: KubeObject;
-  dryRun: boolean;
-  userInfo: UserInfo;
-  options?: object;
-}
+/** The admission chain's own request shape (Kubernetes' admission.Attributes). */
+export type { AdmissionAttributes as AdmissionRequestAttributes, AdmissionOperation as Operation, AdmissionUserInfo as UserInfo } from '../admission/types.js';
+import type { AdmissionAttributes as AdmissionRequestAttributes } from '../admission/types.js';
 
 export interface AdmissionPort {
   mutate(attrs: AdmissionRequestAttributes): Promise<{ object?: KubeObject; warnings: string[] }>;
