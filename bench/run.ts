@@ -96,6 +96,21 @@ function machine(): Machine {
   };
 }
 
+/**
+ * Which code was measured: the commit, and the working-tree changes under src/ when the run started (the tree is
+ * shared, and a run compiles whatever it holds). Read-only git; null outside a repository.
+ */
+function source(root: string): { commit: string; dirtySrcFiles: string[] } | null {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' })
+      .split('\n').filter((l) => l.trim() !== '').map((l) => l.slice(3));
+    return { commit, dirtySrcFiles: dirty };
+  } catch {
+    return null;
+  }
+}
+
 const fmt = (s: Summary): string => `${s.p50} / ${s.p99}`;
 
 function apiServerSummary(r: ApiServerBenchResult): string {
@@ -139,6 +154,7 @@ async function main(): Promise<void> {
   for (const n of names) if (!BENCHMARKS[n]) throw new Error(`unknown benchmark ${n}; known: ${Object.keys(BENCHMARKS).join(', ')}`);
   const root = repoRoot();
   const m = machine();
+  const src = source(root);
   const command = ['node', ...process.execArgv, relative(root, fileURLToPath(import.meta.url)), ...process.argv.slice(2)].join(' ');
   console.log(`machine: ${m.nproc} CPUs (${m.cpuModel}), ${(m.memTotalBytes / 1024 ** 3).toFixed(1)} GiB, node ${m.node}, load ${m.loadAverageAtStart.join(' ')}`);
   for (const name of names) {
@@ -150,7 +166,7 @@ async function main(): Promise<void> {
       const dir = join(root, 'bench', 'results');
       mkdirSync(dir, { recursive: true });
       const file = join(dir, `${name}.json`);
-      const doc = { benchmark: name, date: new Date().toISOString(), command, npmScript: 'npm run bench', machine: m, durationSeconds: seconds, ...(result as object) };
+      const doc = { benchmark: name, date: new Date().toISOString(), command, npmScript: 'npm run bench', source: src, machine: m, durationSeconds: seconds, ...(result as object) };
       writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
       console.log(`results written to ${relative(root, file)}`);
     } else {

@@ -14,9 +14,15 @@ import type { KindHooks } from './rest/resource-service.js';
 
 export const schemaPort: SchemaPort = {
   forType(t: ResourceType): CompiledResourceSchema | undefined {
-    const schema = t.builtin ? BUILTIN_SCHEMAS[t.kind] : t.schema;
-    if (!schema) return undefined;
-    const compiled = compileSchema(schema);
+    if (t.builtin) {
+      const schema = BUILTIN_SCHEMAS[t.kind];
+      if (!schema) return undefined;
+      // Built-in schemas keep every field and default nothing: only type checks, no copies.
+      const compiled = compileSchema(schema);
+      return { prune: (obj) => ({ object: obj, unknownFields: [] }), applyDefaults: (obj) => obj, validate: (obj) => compiled.validate(obj) };
+    }
+    if (!t.schema) return undefined;
+    const compiled = compileSchema(t.schema);
     return {
       prune: (obj) => compiled.prune(obj),
       applyDefaults: (obj) => compiled.applyDefaults(obj),

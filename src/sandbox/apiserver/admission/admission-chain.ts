@@ -105,6 +105,9 @@ class WarningList {
   }
 }
 
+/** The default signal of calls made without one; never aborted. */
+const NEVER_ABORTED = new AbortController().signal;
+
 export class AdmissionChain {
   private readonly options: Readonly<CompiledChainOptions>;
 
@@ -116,15 +119,18 @@ export class AdmissionChain {
    * Runs the mutating webhooks that match. Resolves with the final object and the warnings; rejects with an
    * AdmissionError (an ApiError carrying the warnings so far) when a webhook denies or fails closed.
    */
-  async mutate(attrs: AdmissionAttributes, signal: AbortSignal = new AbortController().signal): Promise<MutateResult> {
+  async mutate(attrs: AdmissionAttributes, signal: AbortSignal = NEVER_ABORTED): Promise<MutateResult> {
     const warnings = new WarningList();
-    let current = attrs.object === undefined ? undefined : structuredClone(attrs.object);
-    if (isExemptAdmissionConfigurationResource(attrs)) return { ...(current ? { object: current } : {}), warnings: [] };
+    // Patches make new documents, so the input is never changed and needs no copy; an unchanged object comes back
+    // as the same reference, which callers use to skip re-decoding it.
+    let current = attrs.object;
+    const configurations = this.options.listMutating();
+    if (configurations.length === 0 || isExemptAdmissionConfigurationResource(attrs)) return { ...(current ? { object: current } : {}), warnings: [] };
     const fail = (error: ApiError): never => {
       throw new AdmissionError(error, warnings.items);
     };
 
-    for (const hook of compileWebhookConfigurations(this.options.listMutating())) {
+    for (const hook of compileWebhookConfigurations(configurations)) {
       const view: AdmissionAttributes = { ...attrs, ...(current === undefined ? {} : { object: current }) };
       if (!this.matches(hook, view, fail)) continue;
 
@@ -146,7 +152,7 @@ export class AdmissionChain {
    * Runs the validating webhooks that match, at most `maxParallelValidating` at once. When several deny or fail
    * closed, the first in webhook order wins (Kubernetes takes whichever finishes first; order is reproducible).
    */
-  async validate(attrs: AdmissionAttributes, signal: AbortSignal = new AbortController().signal): Promise<ValidateResult> {
+  async validate(attrs: AdmissionAttributes, signal: AbortSignal = NEVER_ABORTED): Promise<ValidateResult> {
     const warnings = new WarningList();
     if (isExemptAdmissionConfigurationResource(attrs)) return { warnings: [] };
     const fail = (error: ApiError): never => {

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
+import { once } from 'node:events';
 import type { KubeObject } from '../../../api/meta.js';
 import { KruiseError } from '../../../api/errors.js';
 import { ApiError, apiErrors } from '../api-error.js';
@@ -54,9 +55,13 @@ const PATCH_TYPES: Record<string, PatchType> = {
 };
 
 const DRY_RUN_ALL = 'All';
+/** Items written per chunk of a list response. */
+const LIST_WRITE_BATCH = 500;
 
 export class ApiHandler {
   private readonly openWatches = new Set<ServerResponse>();
+  /** Encoded watch events per committed entry; entries are immutable, so this never goes stale. */
+  private readonly lineCache = new WeakMap<StoredEntry, Map<string, Buffer>>();
 
   constructor(private readonly o: ApiHandlerOptions) {}
 
@@ -200,7 +205,7 @@ export class ApiHandler {
       switch (method) {
         case 'GET':
           if (isTrue(q.get('watch'))) { this.watch(t, ns, req, res, q); return 'WATCH'; }
-          this.list(t, ns, req, res, q);
+          await this.list(t, ns, req, res, q);
           return 'LIST';
         case 'POST': {
           if (t.namespaced && !ns) throw apiErrors.methodNotAllowed('the server does not allow this method on the requested resource: create needs a namespace in the path');
@@ -322,7 +327,7 @@ export class ApiHandler {
     return 'UPDATE';
   }
 
-  private list(t: ResourceType, ns: string, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): void {
+  private async list(t: ResourceType, ns: string, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): Promise<void> {
     const limit = parseOptionalInt(q.get('limit'), 'limit');
     const result = listEntries(this.o.service.storage, t, {
       namespace: ns,
@@ -340,12 +345,17 @@ export class ApiHandler {
       sendJson(res, 200, toTable(t, result.items.map((e) => this.o.service.present(t, e.object)), this.o.service.now(), includeObjectOf(q), listMeta));
       return;
     }
-    // Items were serialised at commit: splice them in rather than stringify 30,000 pods again.
+    // Items were serialised at commit: splice them in rather than stringify 30,000 pods again, and stream them
+    // in batches so a list of everything never builds one 50 MB string.
     const head = JSON.stringify({ kind: t.listKind, apiVersion: apiVersionOf(t), metadata: listMeta });
-    const items = result.items.map((e) => this.o.service.presentJson(t, e)).join(',');
-    const body = `${head.slice(0, -1)},"items":[${items}]}`;
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
-    res.end(body);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.write(`${head.slice(0, -1)},"items":[`);
+    for (let i = 0; i < result.items.length; i += LIST_WRITE_BATCH) {
+      const batch = result.items.slice(i, i + LIST_WRITE_BATCH).map((e) => this.o.service.presentJson(t, e)).join(',');
+      const more = res.write(i === 0 ? batch : `,${batch}`);
+      if (!more && !res.destroyed) await once(res, 'drain');
+    }
+    res.end(']}');
   }
 
   private watch(t: ResourceType, ns: string, req: IncomingMessage, res: ServerResponse, q: URLSearchParams): void {
@@ -365,13 +375,13 @@ export class ApiHandler {
     res.flushHeaders();
     let closed = false;
     let firstTable = true;
-    const write = (line: string): void => {
+    const write = (line: string | Buffer): void => {
       if (closed) return;
       res.write(line);
       if (res.writableLength > limit) finish();
     };
-    const eventLine = (type: string, entry: StoredEntry): string => {
-      if (!table) return `{"type":"${type}","object":${this.o.service.presentJson(t, entry)}}\n`;
+    const eventLine = (type: string, entry: StoredEntry): string | Buffer => {
+      if (!table) return this.watchLine(t, type, entry);
       const obj = this.o.service.present(t, entry.object);
       const tbl = toTable(t, [obj], this.o.service.now(), include, { resourceVersion: obj.metadata.resourceVersion ?? '' }, firstTable);
       firstTable = false;
@@ -406,6 +416,23 @@ export class ApiHandler {
     res.on('close', finish);
   }
 
+  /**
+   * The encoded watch event for an entry, built once and shared by every watcher that gets the same event (a
+   * write to a pod watched by 100 informers is serialised once, not 100 times).
+   */
+  private watchLine(t: ResourceType, type: string, entry: StoredEntry): Buffer {
+    const apiVersion = apiVersionOf(t);
+    let cached = this.lineCache.get(entry);
+    if (!cached) { cached = new Map(); this.lineCache.set(entry, cached); }
+    const k = `${type} ${apiVersion}`;
+    let line = cached.get(k);
+    if (!line) {
+      line = Buffer.from(`{"type":"${type}","object":${this.o.service.presentJson(t, entry)}}\n`);
+      cached.set(k, line);
+    }
+    return line;
+  }
+
   private context(q: URLSearchParams, user: UserInfo): RequestContext {
     const dryRun = q.getAll('dryRun');
     for (const d of dryRun) if (d !== DRY_RUN_ALL) throw apiErrors.badRequest(`Invalid dryRun value: ${JSON.stringify(d)}: supported values: "All"`);
@@ -413,7 +440,7 @@ export class ApiHandler {
     if (fv !== 'Strict' && fv !== 'Warn' && fv !== 'Ignore') {
       throw apiErrors.badRequest(`Invalid fieldValidation: ${JSON.stringify(fv)}: supported values: "Ignore", "Strict", "Warn"`);
     }
-    return { user, dryRun: dryRun.length > 0, fieldValidation: fv as FieldValidation, warnings: [] };
+    return { user, dryRun: dryRun.length > 0, fieldValidation: fv as FieldValidation, warnings: [], bodyOwned: true };
   }
 
   private async deleteOptions(req: IncomingMessage, q: URLSearchParams, ctx: RequestContext): Promise<DeleteOptions> {

@@ -9,6 +9,11 @@ export interface RequestContext {
   fieldValidation: FieldValidation;
   /** Warnings to return to the client as `Warning: 299` headers. */
   warnings: string[];
+  /**
+   * True when the caller hands over the request body (freshly decoded from the wire) so the server may change it
+   * in place instead of copying it first.
+   */
+  bodyOwned?: boolean;
 }
 
 export const SYSTEM_USER: UserInfo = { username: 'system:kruise-ts-sandbox', groups: ['system:masters'] };

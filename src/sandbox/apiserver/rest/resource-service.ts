@@ -104,7 +104,7 @@ export class ResourceService {
 
   async create(t: ResourceType, namespace: string, body: unknown, ctx: RequestContext, subresource: Subresource = ''): Promise<KubeObject> {
     if (subresource !== '') throw apiErrors.methodNotAllowed(`the server does not allow this method on the requested resource`);
-    let obj = this.decode(t, body);
+    let obj = this.decode(t, body, ctx.bodyOwned === true);
     const meta = obj.metadata;
     if (t.namespaced) {
       if (meta.namespace && namespace && meta.namespace !== namespace) {
@@ -130,7 +130,7 @@ export class ResourceService {
 
     const mutated = await this.deps.admission.mutate(this.attributes(t, 'CREATE', '', obj, undefined, ctx));
     ctx.warnings.push(...mutated.warnings);
-    if (mutated.object) obj = this.applySchema(t, this.decode(t, mutated.object), { ...ctx, fieldValidation: 'Ignore' });
+    if (mutated.object && mutated.object !== obj) obj = this.applySchema(t, this.decode(t, mutated.object), { ...ctx, fieldValidation: 'Ignore' });
 
     const now = this.now();
     obj.metadata.uid = randomUUID();
@@ -169,7 +169,7 @@ export class ResourceService {
   // ---------------------------------------------------------------- update
 
   async update(t: ResourceType, namespace: string, name: string, body: unknown, ctx: RequestContext, subresource: Subresource = ''): Promise<KubeObject> {
-    const incoming = this.decode(t, body);
+    const incoming = this.decode(t, body, ctx.bodyOwned === true);
     if (incoming.metadata.name && incoming.metadata.name !== name) {
       throw apiErrors.badRequest(`the name of the object (${incoming.metadata.name}) does not match the name on the URL (${name})`);
     }
@@ -205,7 +205,8 @@ export class ResourceService {
         if (expected !== current.resourceVersion) throw this.conflict(t, name);
       }
       try {
-        return await this.commitUpdate(t, current, this.decode(t, patched), ctx, subresource, expected);
+        // Patch engines return new documents: ours to change.
+        return await this.commitUpdate(t, current, this.decode(t, patched, true), ctx, subresource, expected);
       } catch (e) {
         if (!userPinned && ApiError.is(e) && e.reason === 'Conflict' && attempt < PATCH_CONFLICT_RETRIES) continue;
         throw e;
@@ -221,7 +222,7 @@ export class ResourceService {
 
     const mutated = await this.deps.admission.mutate(this.attributes(t, 'UPDATE', subresource, obj, old, ctx));
     ctx.warnings.push(...mutated.warnings);
-    if (mutated.object) obj = this.mergeForUpdate(t, old, this.applySchema(t, this.decode(t, mutated.object), { ...ctx, fieldValidation: 'Ignore' }), subresource);
+    if (mutated.object && mutated.object !== obj) obj = this.mergeForUpdate(t, old, this.applySchema(t, this.decode(t, mutated.object), { ...ctx, fieldValidation: 'Ignore' }), subresource);
 
     if (this.tracksGeneration(t) && specChanged(t, old, obj)) obj.metadata.generation = (old.metadata.generation ?? 0) + 1;
 
@@ -357,11 +358,11 @@ export class ResourceService {
 
   // ---------------------------------------------------------------- helpers
 
-  private decode(t: ResourceType, body: unknown): KubeObject {
+  private decode(t: ResourceType, body: unknown, owned = false): KubeObject {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw apiErrors.badRequest('the body of the request must be a JSON or YAML object');
     }
-    const obj = structuredClone(body) as KubeObject;
+    const obj = (owned ? body : structuredClone(body)) as KubeObject;
     const expectedVersion = apiVersionOf(t);
     // Like the API server, the endpoint supplies a missing kind or apiVersion; only a different one is an error.
     if (obj.kind === undefined || obj.kind === '') obj.kind = t.kind;
