@@ -131,3 +131,18 @@ export type CriServiceHandlers<M> = {
 };
 export type RuntimeServiceHandlers = CriServiceHandlers<RuntimeServiceMethods>;
 export type ImageServiceHandlers = CriServiceHandlers<ImageServiceMethods>;
+
+/** Registers CRI handlers on a grpc-js server with our types (the sandbox's built-in runtime, test fakes). */
+export function addCriServices(
+  server: grpc.Server,
+  proto: CriProto,
+  handlers: { runtime?: RuntimeServiceHandlers; image?: ImageServiceHandlers },
+): void {
+  // grpc-js types implementations as untyped handler maps; ours are typed per method from the same proto.
+  if (handlers.runtime !== undefined) {
+    server.addService(proto.runtimeServiceDefinition, handlers.runtime as grpc.UntypedServiceImplementation);
+  }
+  if (handlers.image !== undefined) {
+    server.addService(proto.imageServiceDefinition, handlers.image as grpc.UntypedServiceImplementation);
+  }
+}
