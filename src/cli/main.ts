@@ -9,6 +9,8 @@ import { pino, type Logger } from 'pino';
 import { KruiseError } from '../api/errors.js';
 import { sandboxFeatureGates } from '../api/feature-gates.js';
 import { startSandbox } from '../sandbox/sandbox.js';
+import { CLIENT_RATE_DEFAULTS } from '../kube/client-config.js';
+import { buildRole, type RoleFlags } from './runtime-role.js';
 import { VERSION } from './version.js';
 
 function parsePort(value: string): number {
@@ -78,11 +80,57 @@ program.command('sandbox')
     process.stdout.write(`kruise-ts sandbox ready: export KUBECONFIG=${kubeconfigPath}\n`);
   });
 
+function parsePositiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number greater than 0');
+  return n;
+}
+
+function parsePositiveInt(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError('must be a whole number greater than 0');
+  return Number(value);
+}
+
 for (const role of ['coordinator', 'agent'] as const) {
-  program.command(role)
-    .description(role === 'agent' ? 'node agent (image puller, sidecar hot-upgrade swap): not implemented yet' : 'controllers and admission webhooks: not implemented yet')
-    .allowUnknownOption()
-    .action(() => fail(`the ${role} role is not implemented yet in this version; see the README's roadmap`));
+  const rate = CLIENT_RATE_DEFAULTS[role];
+  const cmd = program.command(role)
+    .description(role === 'agent'
+      ? 'node agent: the runtime for the image puller and the sidecar hot-upgrade swap (no controllers yet)'
+      : 'controllers and admission webhooks, leader-elected (no controllers yet)')
+    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster service account, else KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .addOption(new Option('--kube-api-qps <qps>', 'sustained requests per second to the API server').default(rate.qps).argParser(parsePositiveNumber))
+    .addOption(new Option('--kube-api-burst <n>', 'requests above the sustained rate').default(rate.burst).argParser(parsePositiveInt))
+    .addOption(new Option('--health-port <port>', 'port of /healthz, /readyz and /metrics (0 = any)').default(role === 'agent' ? 10221 : 8000).argParser(parsePort))
+    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info');
+  if (role === 'coordinator') {
+    cmd.option('--no-leader-elect', 'run without leader election (a single replica only)')
+      .option('--leader-election-namespace <ns>', 'namespace of the leader Lease', 'kruise-system')
+      .option('--leader-election-id <name>', 'name of the leader Lease', 'kruise-ts-coordinator');
+  } else {
+    cmd.option('--node-name <name>', 'this node (default: env NODE_NAME)');
+  }
+  cmd.action(async (opts: RoleFlags & { logLevel: string }) => {
+    const log = makeLogger(opts.logLevel);
+    let built;
+    try {
+      built = buildRole(role, opts, {
+        inClusterHost: process.env['KUBERNETES_SERVICE_HOST'],
+        podName: process.env['POD_NAME'],
+        nodeName: process.env['NODE_NAME'],
+      }, log);
+    } catch (e) {
+      fail(e instanceof Error ? e.message : String(e));
+    }
+    const stop = new AbortController();
+    onShutdown(log, async () => { stop.abort(); await done; });
+    log.info({ identity: built.identity, version: VERSION }, `${role} starting`);
+    const done = built.manager.start(stop.signal).catch((e: unknown) => {
+      // Leadership lost or a fatal start-up error: exit so the Deployment restarts a fresh standby.
+      log.error({ err: e instanceof Error ? e.message : String(e) }, `${role} stopped`);
+      process.exit(1);
+    });
+  });
 }
 
 await program.parseAsync(process.argv);

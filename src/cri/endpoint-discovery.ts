@@ -124,6 +124,7 @@ export async function discoverCriEndpoint(options: DiscoverCriEndpointOptions = 
   if (options.endpoint !== undefined && options.endpoint !== '') {
     const endpoint = parseCriEndpoint(options.endpoint);
     const probe = await probeSocket(endpoint.socketPath, 'explicit', probeOptions);
+    options.signal?.throwIfAborted();
     log?.info({ path: probe.path, problem: probe.problem }, 'CRI endpoint probed');
     if (probe.version !== undefined) {
       return { endpoint, runtime: 'explicit', version: probe.version, probes: [probe] };

@@ -84,7 +84,10 @@ export class Manager {
     const inner = new AbortController();
     const running = AbortSignal.any([signal, inner.signal]);
     const tasks: Promise<unknown>[] = [this.informers.start(running)];
-    if (this.health) tasks.push(this.health.start(running));
+    if (this.health) {
+      tasks.push(this.health.start(running));
+      this.health.listening().then((a) => log.info({ port: a.port }, 'health server listening'), () => undefined);
+    }
     this.stateValue = 'standby';
     const runControllers = async (leading: AbortSignal): Promise<void> => {
       await this.informers.waitForSync(leading).catch(() => undefined);

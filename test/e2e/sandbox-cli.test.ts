@@ -84,9 +84,43 @@ describe('kruise-ts sandbox command', () => {
     }
   });
 
-  it('says the coordinator role is not implemented yet instead of pretending', async () => {
-    const run = startCli(['coordinator']);
+  it('runs the coordinator leader-elected against the sandbox, with health, readiness and metrics', async () => {
+    const kubeconfig = join(dir, 'coord-kc');
+    const sandbox = startCli(['sandbox', '--port', '0', '--kubeconfig', kubeconfig, '--log-level', 'warn']);
+    let coordinator: Running | undefined;
+    try {
+      await waitFor(() => /sandbox ready/.test(sandbox.stdout()), 'the sandbox', 20_000);
+      coordinator = startCli(['coordinator', '--kubeconfig', kubeconfig, '--health-port', '0', '--log-level', 'info']);
+      const port = await waitFor(() => /"port":(\d+).*health server listening|health server listening.*"port":(\d+)/.exec(coordinator!.stderr()), 'the health server', 20_000);
+      const base = `http://127.0.0.1:${port[1] ?? port[2]}`;
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 'readiness');
+      await waitFor(() => /became leader/.test(coordinator!.stderr()), 'leadership', 20_000);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /rest_client_requests_total\{verb="GET",resource="leases",code="(200|404)"\}/);
+      const k = new Kubectl(kubeconfig, join(dir, 'cache2'));
+      if (!kubectlSkipReason()) {
+        const lease = JSON.parse(await k.ok(['get', 'lease', 'kruise-ts-coordinator', '-n', 'kruise-system', '-o', 'json'])) as { spec: { holderIdentity: string } };
+        assert.ok(lease.spec.holderIdentity.length > 0);
+      }
+      coordinator.child.kill('SIGTERM');
+      assert.equal(await exitOf(coordinator.child), 0, coordinator.stderr());
+    } finally {
+      coordinator?.child.kill('SIGKILL');
+      sandbox.child.kill('SIGTERM');
+      await exitOf(sandbox.child);
+    }
+  });
+
+  it('refuses to start the agent without its node name', async () => {
+    const run = startCli(['agent', '--kubeconfig', join(dir, 'nonexistent')]);
     assert.equal(await exitOf(run.child), 2);
-    assert.match(run.stderr(), /not implemented yet/);
+    assert.match(run.stderr(), /--node-name or set NODE_NAME/);
+  });
+
+  it('refuses a kubeconfig that does not exist with a message naming it', async () => {
+    const run = startCli(['coordinator', '--kubeconfig', join(dir, 'missing-kubeconfig')]);
+    assert.equal(await exitOf(run.child), 2);
+    assert.match(run.stderr(), /cannot load the kubeconfig .*missing-kubeconfig/);
   });
 });

@@ -1,0 +1,69 @@
+/**
+ * `kruise-ts coordinator` and `kruise-ts agent`: the controller runtime (client, informers, health and metrics,
+ * and for the coordinator leader election) with the role's controllers. The controllers themselves land with
+ * their issues; until then both roles run the runtime with none, which is enough to deploy and probe them.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { KruiseError } from '../api/errors.js';
+import { SYSTEM_NAMESPACE } from '../api/well-known-keys.js';
+import { loadKubeConfig, makeClient } from '../kube/client-config.js';
+import { KubeMetrics } from '../kube/metrics.js';
+import { Manager } from '../kube/manager.js';
+import { VERSION } from './version.js';
+
+export interface RoleFlags {
+  kubeconfig?: string;
+  context?: string;
+  kubeApiQps?: number;
+  kubeApiBurst?: number;
+  healthPort: number;
+  leaderElect?: boolean;
+  leaderElectionNamespace?: string;
+  leaderElectionId?: string;
+  nodeName?: string;
+}
+
+export interface RoleEnv {
+  inClusterHost: string | undefined;
+  podName: string | undefined;
+  nodeName: string | undefined;
+}
+
+export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: RoleEnv, log: Logger): { manager: Manager; identity: string } {
+  if (role === 'agent' && !(flags.nodeName || env.nodeName)) {
+    throw new KruiseError('the agent needs its node: pass --node-name or set NODE_NAME (the DaemonSet sets it from spec.nodeName)', { reason: 'Invalid', fieldPath: '--node-name' });
+  }
+  const kubeConfig = loadKubeConfig({
+    ...(flags.kubeconfig ? { kubeconfigPath: flags.kubeconfig } : {}),
+    ...(flags.context ? { context: flags.context } : {}),
+    ...(env.inClusterHost ? { inClusterHost: env.inClusterHost } : {}),
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = new KubeMetrics(registry);
+  const client = makeClient({
+    kubeConfig, role, version: VERSION, observer: metrics,
+    ...(flags.kubeApiQps !== undefined ? { qps: flags.kubeApiQps } : {}),
+    ...(flags.kubeApiBurst !== undefined ? { burst: flags.kubeApiBurst } : {}),
+  });
+  const identity = role === 'agent'
+    ? `${flags.nodeName ?? env.nodeName}`
+    : `${env.podName ?? hostname()}_${randomBytes(4).toString('hex')}`;
+  const manager = new Manager({
+    client, metrics, registry, logger: log.child({ role, identity }),
+    component: `kruise-ts-${role}`,
+    healthPort: flags.healthPort,
+    // Agents run one per node and never compete; the coordinator runs leader-elected.
+    leaderElection: role === 'coordinator' && flags.leaderElect !== false,
+    lease: {
+      namespace: flags.leaderElectionNamespace ?? SYSTEM_NAMESPACE,
+      name: flags.leaderElectionId ?? 'kruise-ts-coordinator',
+      identity,
+    },
+    controllers: () => [],
+  });
+  return { manager, identity };
+}
