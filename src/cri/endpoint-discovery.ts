@@ -190,7 +190,7 @@ export async function resolveUnderRoot(root: string, hostPath: string): Promise<
     try {
       info = await lstat(current);
     } catch (err) {
-      return { problem: describeFsError(err, current === shown ? undefined : current) };
+      return { problem: describeFsError(err, current === shown ? undefined : `${current} does not exist`) };
     }
     if (info.isSymbolicLink()) {
       if (++hops > MAX_SYMLINK_HOPS) return { problem: 'too many levels of symbolic links' };
