@@ -11,6 +11,7 @@ import { sandboxFeatureGates } from '../api/feature-gates.js';
 import { startSandbox } from '../sandbox/sandbox.js';
 import { CLIENT_RATE_DEFAULTS } from '../kube/client-config.js';
 import { buildRole, type RoleFlags } from './runtime-role.js';
+import { addCriCommands } from './cri-commands.js';
 import { VERSION } from './version.js';
 
 function parsePort(value: string): number {
@@ -132,5 +133,7 @@ for (const role of ['coordinator', 'agent'] as const) {
     });
   });
 }
+
+addCriCommands(program, { out: (t) => process.stdout.write(t), fail });
 
 await program.parseAsync(process.argv);
