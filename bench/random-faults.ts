@@ -7,13 +7,25 @@
  */
 import type { FaultAction, FaultInjector, FaultRequestInfo } from '../src/sandbox/apiserver/http/fault-injection.js';
 import { Rng } from './fixtures.js';
+import { monotonicMs } from './monotonic-clock.js';
 
 export type FaultKind = '500' | '429' | '410' | 'drop' | 'delay' | 'half-open' | 'lose-response';
+
+/** What a batch of faults was: counts by kind, and the last one (to explain a slow recovery). */
+export interface FaultReport {
+  counts: Record<FaultKind, number>;
+  /** `<kind> <watch|list|…>` → count. */
+  byRequest: Record<string, number>;
+  /** The last fault injected: its kind, the request it hit and when (monotonic-clock.ts ms). */
+  last: { kind: FaultKind; request: string; atMs: number } | null;
+}
 
 export class RandomFaults implements FaultInjector {
   private rng: Rng | undefined;
   private userAgent = '';
   private counts: Record<FaultKind, number> = RandomFaults.zero();
+  private byRequest: Record<string, number> = {};
+  private last: FaultReport['last'] = null;
 
   private static zero(): Record<FaultKind, number> {
     return { '500': 0, '429': 0, '410': 0, drop: 0, delay: 0, 'half-open': 0, 'lose-response': 0 };
@@ -24,18 +36,26 @@ export class RandomFaults implements FaultInjector {
     this.rng = new Rng(seed);
     this.userAgent = userAgent;
     this.counts = RandomFaults.zero();
+    this.byRequest = {};
+    this.last = null;
   }
 
-  /** Stops failing requests; returns how many faults of each kind were injected since `enable`. */
-  disable(): Record<FaultKind, number> {
+  /** Stops failing requests; reports the faults injected since `enable`. */
+  disable(): FaultReport {
     this.rng = undefined;
-    return { ...this.counts };
+    return { counts: { ...this.counts }, byRequest: { ...this.byRequest }, last: this.last };
   }
 
   beforeRequest(info: FaultRequestInfo): FaultAction {
     if (!this.rng || info.userAgent !== this.userAgent) return { kind: 'none' };
     const [kind, action] = this.pick(this.rng);
-    if (kind) this.counts[kind]++;
+    if (kind) {
+      // An informer only lists and watches: any other GET would be a list too.
+      const request = info.watch ? 'watch' : info.method === 'GET' ? 'list' : info.method.toLowerCase();
+      this.counts[kind]++;
+      this.byRequest[`${kind} ${request}`] = (this.byRequest[`${kind} ${request}`] ?? 0) + 1;
+      this.last = { kind, request, atMs: monotonicMs() };
+    }
     return action;
   }
 

@@ -1,7 +1,9 @@
 /**
  * Benchmark entry (`npm run bench`): runs every benchmark, or the ones named on the command line.
  *
- *   node dist/bench/run.js [apiserver] [--seed=N] [--pods=N] [--nodes=N] [--updates=N] [--targets=kruise,baseline]
+ *   node dist/bench/run.js [apiserver] [informer] [--seed=N] [--pods=N] [--nodes=N] [--updates=N] [--targets=kruise,baseline]
+ *
+ * Flags are shared by the benchmarks named: each reads the fields of its own options (see their DEFAULT_OPTIONS).
  *
  * Results go to bench/results/<name>.json at the repository root, only when the workload is the default one
  * (a smoke run with fewer pods must not overwrite the recorded numbers); `--no-write` skips writing anyway.
@@ -12,6 +14,9 @@ import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_OPTIONS, runApiServerBench, type ApiServerBenchOptions, type ApiServerBenchResult } from './apiserver-bench.js';
+import {
+  DEFAULT_OPTIONS as INFORMER_DEFAULTS, informerSummary, runInformerBench, type InformerBenchOptions,
+} from './informer-bench.js';
 import type { ServerMode } from './server-child.js';
 import type { Summary } from './stats.js';
 
@@ -52,6 +57,19 @@ const BENCHMARKS: Record<string, Benchmark> = {
       log(`apiserver benchmark, seed ${seed} (repeat with --seed=${seed})`);
       const result = await runApiServerBench(options, log);
       return { result, isDefault, summary: apiServerSummary(result) };
+    },
+  },
+  informer: {
+    async run(args, log) {
+      const seed = args.flags.has('seed') ? intFlag(args, 'seed') : Math.floor(Math.random() * 2 ** 31);
+      const options: InformerBenchOptions = { seed, ...INFORMER_DEFAULTS };
+      let isDefault = true;
+      for (const k of Object.keys(INFORMER_DEFAULTS) as (keyof typeof INFORMER_DEFAULTS)[]) {
+        if (args.flags.has(k)) { options[k] = intFlag(args, k); isDefault &&= options[k] === INFORMER_DEFAULTS[k]; }
+      }
+      log(`informer benchmark, seed ${seed} (repeat with --seed=${seed})`);
+      const result = await runInformerBench(options, log);
+      return { result, isDefault, summary: informerSummary(result) };
     },
   },
 };

@@ -19,7 +19,7 @@ import { MemoryStorage } from '../src/sandbox/apiserver/storage/memory-storage.j
 import { startBaselineServer } from './baseline-server.js';
 import { loadCluster, type ClusterShape } from './cluster-loader.js';
 import { monotonicMs } from './monotonic-clock.js';
-import { RandomFaults, type FaultKind } from './random-faults.js';
+import { RandomFaults, type FaultReport } from './random-faults.js';
 
 export type ServerMode = 'kruise' | 'baseline';
 
@@ -66,7 +66,7 @@ export type ChildMessage =
   | { type: 'ready'; url: string }
   | ChildStats
   | { type: 'loaded'; pods: number; seconds: number }
-  | { type: 'faults'; injected: Record<FaultKind, number> }
+  | { type: 'faults'; injected: FaultReport }
   | { type: 'dropped'; count: number }
   | { type: 'storeView'; entries: [string, string][] }
   | { type: 'ok' }

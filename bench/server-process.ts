@@ -5,7 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { ClusterShape } from './cluster-loader.js';
-import type { FaultKind } from './random-faults.js';
+import type { FaultReport } from './random-faults.js';
 import type { ChildMessage, ChildStats, KruiseServerSettings, ParentMessage, ServerMode } from './server-child.js';
 
 export class ServerProcess {
@@ -36,7 +36,7 @@ export class ServerProcess {
   }
 
   /** Turns random faults on for one user agent (or off, with `null`); returns the faults injected since the last call. */
-  async faults(enable: { seed: number; userAgent: string } | null): Promise<Record<FaultKind, number>> {
+  async faults(enable: { seed: number; userAgent: string } | null): Promise<FaultReport> {
     return (await this.expect('faults', { type: 'faults', enable })).injected;
   }
 

@@ -8,6 +8,8 @@
  *   list, its copies, managedFields strip and default indexes: namespace, controller uid, node name).
  * - `baseline`: one plain node:https GET of /api/v1/pods, JSON.parse, and the items kept in a Map by
  *   `namespace/name`: the least any cache of parsed pods can cost, measured the same way.
+ * - `baseline-paged`: the same in pages of 500 (`limit` + `continue`, as client-go's reflector lists), to show
+ *   what paging does to the memory a process keeps after the initial list.
  * Memory is read after two forced GCs, before and after filling the cache; the difference divided by the number
  * of objects is the cost of one cached pod.
  */
@@ -19,7 +21,7 @@ import { renderKubeconfig } from '../src/sandbox/kubeconfig.js';
 import { BenchClient, type Target } from './http-client.js';
 import { monotonicMs } from './monotonic-clock.js';
 
-export type ProbeMode = 'informer' | 'baseline';
+export type ProbeMode = 'informer' | 'baseline' | 'baseline-paged';
 
 export interface ProbeRequest { type: 'run'; mode: ProbeMode; target: Target; userAgent: string }
 
@@ -31,7 +33,7 @@ export interface ProbeResult {
   objects: number;
   /** Start to a full, usable cache (informer: `hasSynced`). */
   syncMs: number;
-  /** Baseline only: the GET to its last byte, then JSON.parse, then filling the Map. */
+  /** Baselines only, summed over pages: the GETs to their last byte, JSON.parse, filling the Map. */
   phasesMs?: { fetch: number; parse: number; fill: number };
   before: ProbeMemory;
   /** Right after the cache was full, without a forced GC: garbage of the list included. */
@@ -73,29 +75,38 @@ async function probeInformer(target: Target, userAgent: string): Promise<ProbeRe
   return { type: 'probe', mode: 'informer', objects, syncMs, before, afterNoGc, after };
 }
 
-async function probeBaseline(target: Target): Promise<ProbeResult> {
+interface PodList { metadata: { continue?: string }; items: { metadata: { namespace?: string; name: string } }[] }
+
+async function probeBaseline(target: Target, pageSize: number | undefined): Promise<ProbeResult> {
   const client = new BenchClient(target, 1);
   const before = readMemory(true);
-  const t0 = monotonicMs();
-  const r = await client.request('GET', '/api/v1/pods');
-  if (r.status !== 200) throw new Error(`list pods: HTTP ${r.status}`);
-  const t1 = monotonicMs();
-  const list = JSON.parse(r.body.toString('utf8')) as { items: { metadata: { namespace?: string; name: string } }[] };
-  const t2 = monotonicMs();
   const cache = new Map<string, unknown>();
-  for (const item of list.items) cache.set(`${item.metadata.namespace ?? ''}/${item.metadata.name}`, item);
-  const t3 = monotonicMs();
+  const phasesMs = { fetch: 0, parse: 0, fill: 0 };
+  const t0 = monotonicMs();
+  let token: string | undefined;
+  do {
+    const query = pageSize ? `?limit=${pageSize}${token ? `&continue=${encodeURIComponent(token)}` : ''}` : '';
+    const ta = monotonicMs();
+    const r = await client.request('GET', `/api/v1/pods${query}`);
+    if (r.status !== 200) throw new Error(`list pods: HTTP ${r.status}`);
+    const tb = monotonicMs();
+    const list = JSON.parse(r.body.toString('utf8')) as PodList;
+    const tc = monotonicMs();
+    for (const item of list.items) cache.set(`${item.metadata.namespace ?? ''}/${item.metadata.name}`, item);
+    phasesMs.fetch += tb - ta;
+    phasesMs.parse += tc - tb;
+    phasesMs.fill += monotonicMs() - tc;
+    token = list.metadata.continue || undefined;
+  } while (token);
+  const syncMs = monotonicMs() - t0;
   const afterNoGc = readMemory(false);
   const after = readMemory(true);
   client.close();
-  return {
-    type: 'probe', mode: 'baseline', objects: cache.size, syncMs: t3 - t0,
-    phasesMs: { fetch: t1 - t0, parse: t2 - t1, fill: t3 - t2 }, before, afterNoGc, after,
-  };
+  return { type: 'probe', mode: pageSize ? 'baseline-paged' : 'baseline', objects: cache.size, syncMs, phasesMs, before, afterNoGc, after };
 }
 
 process.once('message', (m: ProbeRequest) => {
-  void (m.mode === 'informer' ? probeInformer(m.target, m.userAgent) : probeBaseline(m.target))
+  void (m.mode === 'informer' ? probeInformer(m.target, m.userAgent) : probeBaseline(m.target, m.mode === 'baseline-paged' ? 500 : undefined))
     .catch((e: unknown): ProbeReply => ({ type: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) }))
     .then((reply) => process.send?.(reply, () => process.exit(0)));
 });

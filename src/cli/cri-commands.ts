@@ -10,7 +10,7 @@ import { CriClient, RegistryKeyring, discoverCriEndpoint, loadCriProto, parseIma
 import { KubeClient } from '../kube/kube-client.js';
 import { resources } from '../kube/resource-ref.js';
 import { userAgent } from '../kube/client-config.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../api/version.js';
 
 interface CriFlags { criEndpoint?: string; hostRoot: string; timeout: number; output: 'table' | 'json' }
 

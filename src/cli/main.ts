@@ -7,12 +7,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { KruiseError } from '../api/errors.js';
-import { sandboxFeatureGates } from '../api/feature-gates.js';
+import { parseFeatureGates, sandboxFeatureGates } from '../api/feature-gates.js';
 import { startSandbox } from '../sandbox/sandbox.js';
 import { CLIENT_RATE_DEFAULTS } from '../kube/client-config.js';
 import { buildRole, type RoleFlags } from './runtime-role.js';
 import { addCriCommands } from './cri-commands.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../api/version.js';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -107,7 +107,13 @@ for (const role of ['coordinator', 'agent'] as const) {
   if (role === 'coordinator') {
     cmd.option('--no-leader-elect', 'run without leader election (a single replica only)')
       .option('--leader-election-namespace <ns>', 'namespace of the leader Lease', 'kruise-system')
-      .option('--leader-election-id <name>', 'name of the leader Lease', 'kruise-ts-coordinator');
+      .option('--leader-election-id <name>', 'name of the leader Lease', 'kruise-ts-coordinator')
+      .addOption(new Option('--webhook-port <port>', 'port of the admission webhooks (0 = any)').default(9876).argParser(parsePort))
+      .option('--webhook-host <host>', 'address the webhooks listen on', '0.0.0.0')
+      .option('--cert-dir <dir>', 'tls.crt and tls.key (and ca.crt) for the webhooks, reloaded on change; default: a self-signed CA made at start')
+      .option('--webhook-service <namespace/name>', 'Service the API server reaches the webhooks through; its CA bundle is patched into our webhook configurations')
+      .option('--webhook-url-base <url>', 'instead of a Service: https://host:port written into the webhook configurations (they are created or replaced)')
+      .option('--feature-gates <gates>', 'A=true,B=false (OpenKruise v0.9 gates and defaults)', '');
   } else {
     cmd.option('--node-name <name>', 'this node (default: env NODE_NAME)');
   }
@@ -115,6 +121,7 @@ for (const role of ['coordinator', 'agent'] as const) {
     const log = makeLogger(opts.logLevel);
     let built;
     try {
+      if (opts.featureGates !== undefined) parseFeatureGates(opts.featureGates);
       built = buildRole(role, opts, {
         inClusterHost: process.env['KUBERNETES_SERVICE_HOST'],
         podName: process.env['POD_NAME'],
@@ -126,7 +133,7 @@ for (const role of ['coordinator', 'agent'] as const) {
     const stop = new AbortController();
     onShutdown(log, async () => { stop.abort(); await done; });
     log.info({ identity: built.identity, version: VERSION }, `${role} starting`);
-    const done = built.manager.start(stop.signal).catch((e: unknown) => {
+    const done = built.run(stop.signal).catch((e: unknown) => {
       // Leadership lost or a fatal start-up error: exit so the Deployment restarts a fresh standby.
       log.error({ err: e instanceof Error ? e.message : String(e) }, `${role} stopped`);
       process.exit(1);

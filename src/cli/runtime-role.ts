@@ -12,7 +12,9 @@ import { SYSTEM_NAMESPACE } from '../api/well-known-keys.js';
 import { loadKubeConfig, makeClient } from '../kube/client-config.js';
 import { KubeMetrics } from '../kube/metrics.js';
 import { Manager } from '../kube/manager.js';
-import { VERSION } from './version.js';
+import { parseFeatureGates } from '../api/feature-gates.js';
+import { startAdmissionServer } from '../coordinator/admission/index.js';
+import { VERSION } from '../api/version.js';
 
 export interface RoleFlags {
   kubeconfig?: string;
@@ -24,6 +26,15 @@ export interface RoleFlags {
   leaderElectionNamespace?: string;
   leaderElectionId?: string;
   nodeName?: string;
+  /** Coordinator: admission webhooks. 0 = any port; undefined = no webhook server. */
+  webhookPort?: number;
+  webhookHost?: string;
+  certDir?: string;
+  /** `namespace/name` of the Service the API server calls the webhooks through (cluster mode). */
+  webhookService?: string;
+  /** `https://host:port` written into the webhook configurations' clientConfig.url (no Service). */
+  webhookUrlBase?: string;
+  featureGates?: string;
 }
 
 export interface RoleEnv {
@@ -32,7 +43,14 @@ export interface RoleEnv {
   nodeName: string | undefined;
 }
 
-export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: RoleEnv, log: Logger): { manager: Manager; identity: string } {
+export interface BuiltRole {
+  manager: Manager;
+  identity: string;
+  /** Runs the role until `signal` aborts (rejects when leadership is lost). */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: RoleEnv, log: Logger): BuiltRole {
   if (role === 'agent' && !(flags.nodeName || env.nodeName)) {
     throw new KruiseError('the agent needs its node: pass --node-name or set NODE_NAME (the DaemonSet sets it from spec.nodeName)', { reason: 'Invalid', fieldPath: '--node-name' });
   }
@@ -65,5 +83,30 @@ export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: 
     },
     controllers: () => [],
   });
-  return { manager, identity };
+  const gates = parseFeatureGates(flags.featureGates ?? '');
+  let service: { namespace: string; name: string } | undefined;
+  if (flags.webhookService) {
+    const m = /^([^/]+)\/([^/]+)$/.exec(flags.webhookService);
+    if (!m) throw new KruiseError(`--webhook-service ${flags.webhookService}: expected NAMESPACE/NAME`, { reason: 'Invalid', fieldPath: '--webhook-service' });
+    service = { namespace: m[1]!, name: m[2]! };
+  }
+  const run = async (signal: AbortSignal): Promise<void> => {
+    // Every replica serves webhooks (the API server may call any of them); only the leader reconciles.
+    const admission = role === 'coordinator' && flags.webhookPort !== undefined
+      ? await startAdmissionServer({
+        port: flags.webhookPort, host: flags.webhookHost ?? '0.0.0.0', gates, client, registry, logger: log.child({ component: 'admission' }),
+        ...(flags.certDir ? { certDir: flags.certDir } : {}),
+        ...(service ? { serviceRef: service } : {}),
+        ...(flags.webhookUrlBase ? { urlBase: flags.webhookUrlBase } : {}),
+      })
+      : undefined;
+    if (admission) log.info({ port: admission.port }, 'admission webhooks serving');
+    try {
+      await manager.start(signal);
+    } finally {
+      await admission?.close(5000);
+      client.close();
+    }
+  };
+  return { manager, identity, run };
 }

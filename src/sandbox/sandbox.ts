@@ -12,7 +12,13 @@ import type { FeatureGates } from '../api/feature-gates.js';
 import type { KubeObject } from '../api/meta.js';
 import { ApiServer } from './apiserver/api-server.js';
 import { createSandboxPki } from './apiserver/pki.js';
-import { writeKubeconfig } from './kubeconfig.js';
+import { renderKubeconfig, writeKubeconfig } from './kubeconfig.js';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { startAdmissionServer, type AdmissionServer } from '../coordinator/admission/index.js';
+import { makeClient } from '../kube/client-config.js';
+import type { KubeClient } from '../kube/kube-client.js';
+import { VERSION } from '../api/version.js';
 
 export interface SandboxOptions {
   /** API server port on 127.0.0.1; 0 = any free port. @default 6443 */
@@ -28,6 +34,10 @@ export interface SandboxOptions {
 
 export interface Sandbox {
   readonly apiServer: ApiServer;
+  /** The coordinator's admission webhooks (deletion protection, CR defaulting and validation). */
+  readonly admission: AdmissionServer;
+  /** A client of the sandbox's API server, as the sandbox's own components use it. */
+  readonly client: KubeClient;
   readonly url: string;
   readonly kubeconfigPath: string;
   readonly caCertPem: string;
@@ -64,24 +74,46 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     logger: o.logger,
     clock: { now },
   });
+  let admission: AdmissionServer | undefined;
+  let client: KubeClient | undefined;
   try {
     for (const crd of await readManifests(o.crdDir ?? DEFAULT_CRD_DIR)) {
       await apiServer.applyObject(crd);
       log.debug({ crd: crd.metadata.name }, 'applied CRD');
     }
     await apiServer.idle();
-    await writeKubeconfig(o.kubeconfigPath, { server: apiServer.url, caCertPem: pki.caCertPem, token });
+    const kubeconfig = { server: apiServer.url, caCertPem: pki.caCertPem, token };
+    const kc = new KubeConfig();
+    kc.loadFromString(renderKubeconfig(kubeconfig));
+    client = makeClient({ kubeConfig: kc, role: 'sandbox', version: VERSION });
+    // The coordinator's webhooks, registered with url clientConfigs, so deletion protection and CR validation
+    // behave as on a cluster.
+    admission = await startAdmissionServer({
+      port: 0, host: '127.0.0.1', gates: o.featureGates, client, registry: new Registry(),
+      logger: o.logger.child({ component: 'admission' }), now,
+    });
+    await writeKubeconfig(o.kubeconfigPath, kubeconfig);
   } catch (e) {
+    await admission?.close();
+    client?.close();
     await apiServer.close();
     throw e;
   }
-  log.info({ url: apiServer.url, featureGates: o.featureGates.toString() }, 'sandbox API server serving');
+  log.info({ url: apiServer.url, webhookPort: admission.port, featureGates: o.featureGates.toString() }, 'sandbox API server serving');
+  const adm = admission;
+  const kube = client;
   return {
     apiServer,
+    admission: adm,
+    client: kube,
     url: apiServer.url,
     kubeconfigPath: o.kubeconfigPath,
     caCertPem: pki.caCertPem,
     token,
-    close: () => apiServer.close(),
+    close: async () => {
+      await adm.close(2000);
+      kube.close();
+      await apiServer.close();
+    },
   };
 }

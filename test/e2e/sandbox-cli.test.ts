@@ -90,7 +90,7 @@ describe('kruise-ts sandbox command', () => {
     let coordinator: Running | undefined;
     try {
       await waitFor(() => /sandbox ready/.test(sandbox.stdout()), 'the sandbox', 20_000);
-      coordinator = startCli(['coordinator', '--kubeconfig', kubeconfig, '--health-port', '0', '--log-level', 'info']);
+      coordinator = startCli(['coordinator', '--kubeconfig', kubeconfig, '--health-port', '0', '--webhook-port', '0', '--log-level', 'info']);
       const port = await waitFor(() => /"port":(\d+).*health server listening|health server listening.*"port":(\d+)/.exec(coordinator!.stderr()), 'the health server', 20_000);
       const base = `http://127.0.0.1:${port[1] ?? port[2]}`;
       assert.equal((await fetch(`${base}/healthz`)).status, 200);

@@ -1,2 +1,0 @@
-/** The version reported by `--version` and in user agents; kept in step with package.json by a unit test. */
-export const VERSION = '0.1.0';

@@ -1,0 +1,144 @@
+/**
+ * `startAdmissionServer`: everything the coordinator's webhooks need, in one call — certificates (cert-dir or a
+ * self-signed CA), the handlers and routes, the HTTPS server, metrics, and getting our webhook configurations
+ * ready (patching the CA bundle in a cluster; applying the whole configurations in the sandbox).
+ */
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { FeatureGates, KubeObject, SidecarSet } from '../../api/index.js';
+import type { KubeClient } from '../../kube/index.js';
+import {
+  applyWebhookConfigurations, createSelfSignedServingCertificate, patchCaBundle, readCertDir, serviceHostnames,
+  type ServingCertificate,
+} from './certificates.js';
+import { kubeClientLookups, type AdmissionLookups } from './lookups.js';
+import { AdmissionMetrics } from './metrics.js';
+import { buildRoutes } from './routes.js';
+import {
+  buildWebhookConfigurations, WEBHOOK_CONFIGURATION_NAMES, type ClientConfigTarget, type ServiceRef,
+} from './webhook-configurations.js';
+import { WebhookServer } from './webhook-server.js';
+
+/**
+ * What to do with our Mutating/ValidatingWebhookConfigurations at start:
+ * - `patch-ca-bundle`: set the CA bundle of the existing ones (deployed from deploy/webhooks.yaml);
+ * - `apply`: create them, or replace their webhooks (the sandbox, where nobody applies the YAML);
+ * - `none`: leave them alone (cert-manager's CA injector, or tests).
+ */
+export type ConfigurationMode = 'patch-ca-bundle' | 'apply' | 'none';
+
+export interface AdmissionServerOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** @default '0.0.0.0' */
+  host?: string;
+  /** `tls.crt`, `tls.key` (and optional `ca.crt`), reloaded on change. Without it a self-signed CA is made. */
+  certDir?: string;
+  gates: FeatureGates;
+  client: KubeClient;
+  registry: Registry;
+  logger: Logger;
+  /** In a cluster: the Service the API server calls us through. */
+  serviceRef?: ServiceRef;
+  /**
+   * Otherwise: the URL base in `clientConfig.url` (`https://127.0.0.1:9443`). @default `https://<host>:<port>`
+   * after listening (127.0.0.1 when host is a wildcard).
+   */
+  urlBase?: string;
+  /** @default 'patch-ca-bundle' with serviceRef, 'apply' otherwise */
+  configurations?: ConfigurationMode;
+  /** @default kubeClientLookups(client) */
+  lookups?: AdmissionLookups;
+  /** @default () => new Date() */
+  now?: () => Date;
+  /** Upper bound of one review. @default 25000 */
+  requestTimeoutMs?: number;
+  /** @default 7 MiB */
+  maxBodyBytes?: number;
+  /** @default 10000 */
+  certPollIntervalMs?: number;
+  /** Stamps the SidecarSet hash annotations (spec §7.1) once that code exists. */
+  sidecarSetHashAnnotations?: (set: SidecarSet) => Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface AdmissionServer {
+  port: number;
+  /** The PEM CA the API server must trust, when we know it (self-signed, or `ca.crt` in certDir). */
+  caBundlePem: string | undefined;
+  /** The configurations as built for this server (with url or service, and the CA bundle when known). */
+  configurations: readonly KubeObject[];
+  server: WebhookServer;
+  /** Stops the server, letting reviews in flight finish for up to `graceMs`. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function wildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+export async function startAdmissionServer(options: AdmissionServerOptions): Promise<AdmissionServer> {
+  const host = options.host ?? '0.0.0.0';
+  const logger = options.logger.child({ component: 'admission' });
+  const mode: ConfigurationMode = options.configurations ?? (options.serviceRef ? 'patch-ca-bundle' : 'apply');
+
+  let cert: ServingCertificate;
+  if (options.certDir !== undefined) {
+    cert = await readCertDir(options.certDir);
+  } else {
+    const ips = !wildcard(host) && isIP(host) !== 0 ? [host] : [];
+    cert = await createSelfSignedServingCertificate({
+      hostnames: options.serviceRef ? serviceHostnames(options.serviceRef) : [],
+      ipAddresses: ips,
+      now: (options.now ?? (() => new Date()))(),
+    });
+  }
+
+  const metrics = new AdmissionMetrics(options.registry);
+  const routes = buildRoutes({
+    gates: options.gates,
+    lookups: options.lookups ?? kubeClientLookups(options.client),
+    metrics,
+    ...(options.sidecarSetHashAnnotations ? { sidecarSetHashAnnotations: options.sidecarSetHashAnnotations } : {}),
+  });
+  const server = await WebhookServer.start({
+    host, port: options.port, certPem: cert.certPem, keyPem: cert.keyPem, routes, logger, metrics,
+    ...(options.certDir !== undefined ? { certDir: options.certDir } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
+    ...(options.certPollIntervalMs !== undefined ? { certPollIntervalMs: options.certPollIntervalMs } : {}),
+  });
+
+  const target: ClientConfigTarget = options.serviceRef
+    ? { service: options.serviceRef }
+    : { urlBase: options.urlBase ?? `https://${wildcard(host) ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${server.port}` };
+  const configurations = buildWebhookConfigurations({ target, ...(cert.caPem !== undefined ? { caBundlePem: cert.caPem } : {}) });
+
+  try {
+    if (mode === 'apply') {
+      await applyWebhookConfigurations(options.client, configurations, options.signal);
+      logger.info({ names: configurations.map((c) => c.metadata.name) }, 'webhook configurations applied');
+    } else if (mode === 'patch-ca-bundle') {
+      if (cert.caPem === undefined) {
+        logger.info('no ca.crt in cert-dir: leaving the webhook configurations\' caBundle alone');
+      } else {
+        const r = await patchCaBundle(options.client, WEBHOOK_CONFIGURATION_NAMES, cert.caPem, options.signal);
+        if (r.missing.length > 0) logger.warn({ missing: r.missing }, 'webhook configurations not found; their caBundle was not set');
+        logger.info({ patched: r.patched }, 'webhook caBundle set');
+      }
+    }
+  } catch (e) {
+    await server.close(0);
+    throw e;
+  }
+
+  return {
+    port: server.port,
+    caBundlePem: cert.caPem,
+    configurations,
+    server,
+    close: (graceMs?: number) => server.close(graceMs),
+  };
+}
