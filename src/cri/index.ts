@@ -6,6 +6,7 @@ export {
   type RuntimeServiceHandlers,
 } from './proto-loading.js';
 export { parseCriEndpoint, type CriEndpoint } from './cri-endpoint.js';
+export type { CriApi, CriApiMethod } from './cri-api.js';
 export { CriError, grpcCodeName, reasonForCode, type CriErrorReason } from './cri-error.js';
 export {
   CriClient, IDEMPOTENT_CRI_METHODS, compileCriClientOptions,

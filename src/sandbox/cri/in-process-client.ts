@@ -18,13 +18,8 @@ import { BuiltinRuntimeError } from './builtin-runtime-error.js';
 import type { CallContext, CriServiceImplementation } from './builtin-runtime.js';
 
 /** The RPC methods of CriClient, which the in-process client offers with the same signatures. */
-export type CriApiMethod =
-  | 'version' | 'status' | 'runPodSandbox' | 'stopPodSandbox' | 'removePodSandbox' | 'podSandboxStatus'
-  | 'listPodSandbox' | 'createContainer' | 'startContainer' | 'stopContainer' | 'removeContainer' | 'listContainers'
-  | 'containerStatus' | 'execSync' | 'listImages' | 'imageStatus' | 'pullImage' | 'removeImage' | 'imageFsInfo';
-
-/** What code above the CRI boundary may rely on, whichever transport is underneath. */
-export type CriApi = Pick<CriClient, CriApiMethod | 'close' | 'destroy' | 'state'>;
+export type { CriApi, CriApiMethod } from '../../cri/cri-api.js';
+import type { CriApi } from '../../cri/cri-api.js';
 
 export interface InProcessCriClientOptions {
   runtime: CriServiceImplementation;
