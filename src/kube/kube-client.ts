@@ -60,6 +60,8 @@ export interface ListOptions {
   continueToken?: string;
   resourceVersion?: string;
   signal?: AbortSignal;
+  /** No-progress bound of this call (default: the client's request timeout). */
+  timeoutMs?: number;
 }
 
 export interface ObjectList<T extends KubeObject = KubeObject> {
@@ -153,7 +155,9 @@ export class KubeClient {
         headers,
         ...(spec.signal ? { signal: spec.signal } : {}),
       }, (res) => {
-        if (!stream) res.setTimeout(0);
+        // A watch may rightly be quiet for minutes: its silence watchdog lives in the informer. Ordinary answers
+        // keep the socket's idle timeout, so a body that stops arriving fails instead of hanging.
+        if (stream) res.setTimeout(0);
         resolve(res);
       });
       // Until headers arrive the whole request is bounded; a stream is then governed by its own watchdog.
@@ -240,6 +244,7 @@ export class KubeClient {
   list<T extends KubeObject = KubeObject>(ref: ResourceRef, o: ListOptions = {}): Promise<ObjectList<T>> {
     return this.request<ObjectList<T>>({
       method: 'GET', verb: 'LIST', path: collectionPath(ref, o.namespace), resource: ref.plural, ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
       query: { labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, limit: o.limit, continue: o.continueToken, resourceVersion: o.resourceVersion },
     });
   }

@@ -240,13 +240,19 @@ export class Controller {
   private async process(key: string): Promise<void> {
     const reconcileId = randomUUID();
     const logger = this.logger.child({ key, reconcileId });
-    const timeout = new AbortController();
+    // One controller per reconcile, aborted by its timeout or by a hard stop. (AbortSignal.any per reconcile
+    // cost more than the reconcile itself in the runtime benchmark.)
+    const abort = new AbortController();
+    let timedOut = false;
     const timeoutMs = this.o.reconcileTimeoutMs;
-    const cancelTimeout = this.clock.schedule(
-      () => timeout.abort(new KruiseError(`reconcile of ${key} timed out after ${timeoutMs} ms`, { reason: 'Timeout', retryable: true })),
-      timeoutMs,
-    );
-    const signal = AbortSignal.any([this.hardStop.signal, timeout.signal]);
+    const cancelTimeout = this.clock.schedule(() => {
+      timedOut = true;
+      abort.abort(new KruiseError(`reconcile of ${key} timed out after ${timeoutMs} ms`, { reason: 'Timeout', retryable: true }));
+    }, timeoutMs);
+    const stop = this.hardStop.signal;
+    const onStop = (): void => abort.abort(stop.reason);
+    if (stop.aborted) onStop(); else stop.addEventListener('abort', onStop, { once: true });
+    const signal = abort.signal;
     const started = this.clock.now();
     let outcome: ReconcileOutcome = 'exception';
     try {
@@ -260,22 +266,23 @@ export class Controller {
         outcome = 'success';
       }
     } catch (e) {
-      outcome = this.failed(key, e, logger, timeout.signal);
+      outcome = this.failed(key, e, logger, timedOut);
     } finally {
       cancelTimeout();
+      stop.removeEventListener('abort', onStop);
       this.metrics?.reconciled(outcome, this.clock.now() - started);
       this.queue.done(key);
     }
   }
 
-  private failed(key: string, err: unknown, logger: Logger, timeoutSignal: AbortSignal): ReconcileOutcome {
+  private failed(key: string, err: unknown, logger: Logger, timedOut: boolean): ReconcileOutcome {
     if (this.hardStop.signal.aborted) {
       // The queue is shut down: nothing to requeue; the next leader or restart reconciles the key again.
       logger.info({ err }, 'reconcile aborted by shutdown');
       this.metrics?.reconcileError('Aborted');
       return 'error';
     }
-    if (timeoutSignal.aborted) {
+    if (timedOut) {
       logger.warn({ err, timeoutMs: this.o.reconcileTimeoutMs }, 'reconcile timed out; retrying with backoff');
       this.metrics?.reconcileError('Timeout');
       this.queue.addRateLimited(key);

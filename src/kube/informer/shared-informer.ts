@@ -11,10 +11,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/meta.js';
 import { isGone, KubeApiError, type ApiStatus } from '../kube-api-error.js';
-import type { KubeClient, WatchEvent } from '../kube-client.js';
+import type { KubeClient, ObjectList, WatchEvent } from '../kube-client.js';
 import { apiVersionOf, type ResourceRef } from '../resource-ref.js';
 import type { CacheDelta, IndexFunc } from './object-cache.js';
-import { defaultIndexers, ObjectCache } from './object-cache.js';
+import { defaultIndexers, ObjectCache, objectKey } from './object-cache.js';
 
 export interface EventHandler<T extends KubeObject = KubeObject> {
   onAdd?(obj: T): void;
@@ -47,7 +47,18 @@ export interface InformerOptions {
   random?: () => number;
 }
 
+/** Objects per list page during a relist. */
+const LIST_PAGE_SIZE = 500;
+
 type WatchOutcome = { kind: 'closed' | 'silent'; progressed: boolean } | { kind: 'gone' };
+
+/** True when both versions are decimal (as every Kubernetes server's are) and `obj` is older than `cached`. */
+function isOlder(obj: KubeObject, cached: KubeObject | undefined): boolean {
+  const a = obj.metadata.resourceVersion;
+  const b = cached?.metadata.resourceVersion;
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return a.length < b.length || (a.length === b.length && a < b);
+}
 
 /** Drops what no controller reads and what would double the cache's memory. */
 function stripManagedFields<T extends KubeObject>(obj: T): T {
@@ -178,12 +189,27 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
-    const list = await this.o.client.list<T>(this.o.ref, {
-      ...(this.o.namespace ? { namespace: this.o.namespace } : {}),
-      ...(this.o.labelSelector ? { labelSelector: this.o.labelSelector } : {}),
-      ...(this.o.fieldSelector ? { fieldSelector: this.o.fieldSelector } : {}),
-      signal,
-    });
+    // Pages of 500, as client-go lists: one 50 MB body would stay in the process's RSS long after the sync.
+    // A page that stops arriving fails within the silence bound instead of hanging the informer.
+    const pageTimeoutMs = Math.min(this.o.watchSilenceTimeoutMs ?? 300_000, 30_000);
+    const all: T[] = [];
+    let continueToken: string | undefined;
+    let first: ObjectList<T> | undefined;
+    do {
+      const page: ObjectList<T> = await this.o.client.list<T>(this.o.ref, {
+        ...(this.o.namespace ? { namespace: this.o.namespace } : {}),
+        ...(this.o.labelSelector ? { labelSelector: this.o.labelSelector } : {}),
+        ...(this.o.fieldSelector ? { fieldSelector: this.o.fieldSelector } : {}),
+        limit: LIST_PAGE_SIZE,
+        ...(continueToken ? { continueToken } : {}),
+        timeoutMs: pageTimeoutMs,
+        signal,
+      });
+      first ??= page;
+      for (const item of page.items) all.push(item);
+      continueToken = page.metadata.continue || undefined;
+    } while (continueToken);
+    const list = { ...first, items: all };
     // List items may omit apiVersion and kind (the list carries them); watch events never do.
     const apiVersion = apiVersionOf(this.o.ref);
     const items = list.items.map((i) => stripManagedFields({ ...i, apiVersion: i.apiVersion || apiVersion, kind: i.kind || this.o.ref.kind } as T));
@@ -257,6 +283,12 @@ export class SharedInformer<T extends KubeObject = KubeObject> {
       return 'ok';
     }
     const obj = stripManagedFields(ev.object);
+    if (ev.type !== 'DELETED' && isOlder(obj, this.cache.get(objectKey(obj)))) {
+      // A paged list can hand out an object newer than the list's resourceVersion; the watch then replays an
+      // older state of it. Never move the cache backwards.
+      if (rv) this.lastRv = rv;
+      return 'ok';
+    }
     const d = ev.type === 'DELETED' ? this.cache.remove(obj) : this.cache.upsert(obj);
     if (rv) this.lastRv = rv;
     if (d) this.dispatch(d);
