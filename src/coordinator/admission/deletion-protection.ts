@@ -243,8 +243,9 @@ export function deletionProtectionLabelWarnings(kind: string, obj: unknown): str
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   if (ALWAYS_ONLY_KINDS.has(kind)) {
     if (value === DELETION_PROTECTION_ALWAYS) return [];
-    return [`label ${DELETION_PROTECTION_LABEL}=${JSON.stringify(text)} gives a ${kind} no deletion protection: ` +
-      `the only valid value for a ${kind} is "${DELETION_PROTECTION_ALWAYS}"`];
+    const a = kind === 'Ingress' ? 'an' : 'a';
+    return [`label ${DELETION_PROTECTION_LABEL}=${JSON.stringify(text)} gives ${a} ${kind} no deletion protection: ` +
+      `the only valid value for ${a} ${kind} is "${DELETION_PROTECTION_ALWAYS}"`];
   }
   if (value === DELETION_PROTECTION_ALWAYS || value === DELETION_PROTECTION_CASCADING) return [];
   return [`label ${DELETION_PROTECTION_LABEL}=${JSON.stringify(text)} gives no deletion protection: ` +
