@@ -51,6 +51,7 @@ export class InProcessCriClient implements CriApi {
   private readonly timeoutMs: number;
   private readonly pullImageTimeoutMs: number;
   private readonly lifetime = new AbortController();
+  private readonly liveCalls = new Set<{ cancel(reason: unknown): void }>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private stateValue: CriClientState = 'open';
 
@@ -111,6 +112,7 @@ export class InProcessCriClient implements CriApi {
   async destroy(reason: unknown = new Error('CRI client destroyed')): Promise<void> {
     if (this.stateValue === 'open') this.stateValue = 'closing';
     this.lifetime.abort(reason);
+    for (const live of this.liveCalls) live.cancel(reason);
     await this.close();
   }
 
@@ -139,18 +141,25 @@ export class InProcessCriClient implements CriApi {
     }
     const timeoutMs = Math.min(
       Math.max(0, opts.timeoutMs ?? (method === 'PullImage' ? this.pullImageTimeoutMs : this.timeoutMs)), MAX_TIMER_MS);
-    const callerSignal = opts.signal === undefined
-      ? this.lifetime.signal
-      : AbortSignal.any([opts.signal, this.lifetime.signal]);
-    if (callerSignal.aborted) throw this.cancelled(method, callerSignal.reason);
+    const callerSignal = opts.signal;
+    const lifetime = this.lifetime.signal;
+    if (lifetime.aborted) throw this.cancelled(method, lifetime.reason);
+    if (callerSignal?.aborted) throw this.cancelled(method, callerSignal.reason);
 
     const controller = new AbortController();
     let outcome: 'deadline' | 'cancelled' | undefined;
-    const onCancel = () => {
+    let cancelReason: unknown;
+    const onCancel = (reason: unknown): void => {
       outcome ??= 'cancelled';
-      controller.abort(callerSignal.reason);
+      cancelReason = reason;
+      controller.abort(reason);
     };
-    callerSignal.addEventListener('abort', onCancel, { once: true });
+    // Only a caller's own signal gets a listener; destroy() cancels the live calls directly (a listener per call
+    // on the client's lifetime signal warned about leaks with more than 10 calls in flight).
+    const onCallerAbort = (): void => onCancel(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    const live = { cancel: onCancel };
+    this.liveCalls.add(live);
     // Referenced, like CriClient's waits: an in-flight call someone awaits must not let the process exit under it.
     const timer = setTimeout(() => {
       outcome ??= 'deadline';
@@ -179,7 +188,7 @@ export class InProcessCriClient implements CriApi {
       if (outcome === 'deadline') {
         throw new CriError({ method, grpcCode: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded', redact });
       }
-      if (outcome === 'cancelled') throw this.cancelled(method, callerSignal.reason);
+      if (outcome === 'cancelled') throw this.cancelled(method, cancelReason);
       if (BuiltinRuntimeError.is(err)) {
         throw new CriError({ method, grpcCode: err.grpcCode, details: err.message, redact });
       }
@@ -188,7 +197,8 @@ export class InProcessCriClient implements CriApi {
       });
     } finally {
       clearTimeout(timer);
-      callerSignal.removeEventListener('abort', onCancel);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+      this.liveCalls.delete(live);
     }
   }
 
