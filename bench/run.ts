@@ -13,11 +13,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  DEFAULT_OPTIONS as ADMISSION_DEFAULTS, admissionSummary, runAdmissionBench, type AdmissionBenchOptions,
+} from './admission-bench.js';
 import { DEFAULT_OPTIONS, runApiServerBench, type ApiServerBenchOptions, type ApiServerBenchResult } from './apiserver-bench.js';
 import {
   DEFAULT_OPTIONS as INFORMER_DEFAULTS, informerSummary, runInformerBench, type InformerBenchOptions,
 } from './informer-bench.js';
+import { DEFAULT_OPTIONS as CRI_DEFAULTS, criSummary, runCriBench, type CriBenchOptions } from './cri-bench.js';
 import type { ServerMode } from './server-child.js';
+import { DEFAULT_OPTIONS as NODES_DEFAULTS, nodesSummary, runNodesBench, type NodesBenchOptions } from './nodes-bench.js';
 import type { Summary } from './stats.js';
 
 interface Machine {
@@ -70,6 +75,42 @@ const BENCHMARKS: Record<string, Benchmark> = {
       log(`informer benchmark, seed ${seed} (repeat with --seed=${seed})`);
       const result = await runInformerBench(options, log);
       return { result, isDefault, summary: informerSummary(result) };
+    },
+  },
+  admission: {
+    async run(args, log) {
+      const seed = args.flags.has('seed') ? intFlag(args, 'seed') : Math.floor(Math.random() * 2 ** 31);
+      const options: AdmissionBenchOptions = { seed, ...ADMISSION_DEFAULTS };
+      let isDefault = true;
+      for (const k of Object.keys(ADMISSION_DEFAULTS) as (keyof typeof ADMISSION_DEFAULTS)[]) {
+        if (args.flags.has(k)) { options[k] = intFlag(args, k); isDefault &&= options[k] === ADMISSION_DEFAULTS[k]; }
+      }
+      log(`admission benchmark, seed ${seed} (repeat with --seed=${seed})`);
+      const result = await runAdmissionBench(options, log);
+      return { result, isDefault, summary: admissionSummary(result) };
+    },
+  },
+  cri: {
+    async run(args, log) {
+      const options: CriBenchOptions = { ...CRI_DEFAULTS };
+      let isDefault = true;
+      for (const k of Object.keys(CRI_DEFAULTS) as (keyof CriBenchOptions)[]) {
+        if (args.flags.has(k)) { options[k] = intFlag(args, k); isDefault &&= options[k] === CRI_DEFAULTS[k]; }
+      }
+      const result = await runCriBench(options, log);
+      return { result, isDefault, summary: criSummary(result) };
+    },
+  },
+  nodes: {
+    async run(args, log) {
+      const options: NodesBenchOptions = { ...NODES_DEFAULTS };
+      let isDefault = true;
+      for (const k of Object.keys(NODES_DEFAULTS) as (keyof NodesBenchOptions)[]) {
+        if (args.flags.has(k)) { options[k] = intFlag(args, k); isDefault &&= options[k] === NODES_DEFAULTS[k]; }
+      }
+      log(`nodes benchmark: ${options.nodes} nodes, ${options.pods} pods`);
+      const result = await runNodesBench(options, log);
+      return { result, isDefault, summary: nodesSummary(result) };
     },
   },
 };

@@ -5,6 +5,7 @@
 import type { KubeObject, ObjectMeta } from './meta.js';
 import type { ObjectReference } from './object-reference.js';
 import type { KIND_NODEIMAGE } from './group-version.js';
+import type { ImagePullJobImagePullPolicy } from './imagepulljob-types.js';
 
 /** A Secret by namespace and name (the job's namespace; mirrored into the system namespace for the agent). */
 export interface ReferenceObject {
@@ -32,6 +33,12 @@ export interface ImageTagSpec {
   ownerReferences?: ObjectReference[];
   /** ≥ 0; bumping it asks for a new pull round. */
   version?: number;
+  /**
+   * Our addition (upstream #1814): `Always` asks the agent to pull even when the runtime already has `name:tag`, so
+   * a moved tag is noticed (the new digest shows in the status `imageID`). Absent means IfNotPresent. Written by the
+   * ImagePullJob controller from the job's `imagePullPolicy` together with a version bump.
+   */
+  imagePullPolicy?: ImagePullJobImagePullPolicy;
 }
 
 export interface ImageSpec {

@@ -9,6 +9,8 @@ import { pino, type Logger } from 'pino';
 import { KruiseError } from '../api/errors.js';
 import { parseFeatureGates, sandboxFeatureGates } from '../api/feature-gates.js';
 import { startSandbox } from '../sandbox/sandbox.js';
+import { parseNodeLabels } from '../sandbox/node/node-object.js';
+import { parseCriEndpoint } from '../cri/cri-endpoint.js';
 import { CLIENT_RATE_DEFAULTS } from '../kube/client-config.js';
 import { buildRole, type RoleFlags } from './runtime-role.js';
 import { addCriCommands } from './cri-commands.js';
@@ -60,18 +62,42 @@ program.command('sandbox')
   .option('--kubeconfig <path>', 'where to write the kubeconfig for kubectl', '.kruise-ts/kubeconfig')
   .option('--feature-gates <gates>', 'A=true,B=false; the sandbox turns the four v0.9 alpha gates on unless this says otherwise', '')
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
-  .action(async (opts: { port: number; kubeconfig: string; featureGates: string; logLevel: string }) => {
+  .addOption(new Option('--nodes <n>', 'emulated nodes (0 = API server only)').default(3).argParser(parseCount))
+  .option('--cri-endpoint <endpoint>', 'put every node on this CRI runtime (unix:///run/containerd/containerd.sock) instead of the built-in one')
+  .addOption(new Option('--image-pull-seconds <s>', 'how long an image pull takes on the built-in runtime').default(2).argParser(parseSeconds))
+  .option('--node-labels <labels>', 'extra labels of every node: k=v,k2=v2', '')
+  .action(async (opts: {
+    port: number; kubeconfig: string; featureGates: string; logLevel: string;
+    nodes: number; criEndpoint?: string; imagePullSeconds: number; nodeLabels: string;
+  }) => {
     let gates;
+    let nodeLabels;
     try {
       gates = sandboxFeatureGates(opts.featureGates);
     } catch (e) {
       fail(KruiseError.is(e) ? `--feature-gates: ${e.message}` : String(e));
     }
+    try {
+      nodeLabels = parseNodeLabels(opts.nodeLabels);
+    } catch (e) {
+      fail(`--node-labels: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    try {
+      if (opts.criEndpoint !== undefined) parseCriEndpoint(opts.criEndpoint);
+    } catch (e) {
+      fail(`--cri-endpoint: ${e instanceof Error ? e.message : String(e)}`);
+    }
     const log = makeLogger(opts.logLevel);
     const kubeconfigPath = resolve(opts.kubeconfig);
     let sandbox;
     try {
-      sandbox = await startSandbox({ port: opts.port, kubeconfigPath, featureGates: gates, logger: log });
+      sandbox = await startSandbox({
+        port: opts.port, kubeconfigPath, featureGates: gates, logger: log,
+        nodes: {
+          count: opts.nodes, imagePullSeconds: opts.imagePullSeconds, labels: nodeLabels,
+          ...(opts.criEndpoint !== undefined ? { criEndpoint: opts.criEndpoint } : {}),
+        },
+      });
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (err.code === 'EADDRINUSE') fail(`port ${opts.port} is in use: pass --port 0 for any free port, or another port`);
@@ -80,6 +106,17 @@ program.command('sandbox')
     onShutdown(log, () => sandbox.close());
     process.stdout.write(`kruise-ts sandbox ready: export KUBECONFIG=${kubeconfigPath}\n`);
   });
+
+function parseCount(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 100_000) throw new InvalidArgumentError('must be a whole number from 0 to 100000');
+  return Number(value);
+}
+
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 3600) throw new InvalidArgumentError('must be a number of seconds from 0 to 3600');
+  return n;
+}
 
 function parsePositiveNumber(value: string): number {
   const n = Number(value);
@@ -96,7 +133,7 @@ for (const role of ['coordinator', 'agent'] as const) {
   const rate = CLIENT_RATE_DEFAULTS[role];
   const cmd = program.command(role)
     .description(role === 'agent'
-      ? 'node agent: the runtime for the image puller and the sidecar hot-upgrade swap (no controllers yet)'
+      ? 'node agent: pulls the images of its NodeImage through the CRI runtime (sidecar hot-upgrade swap to come)'
       : 'controllers and admission webhooks, leader-elected (no controllers yet)')
     .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster service account, else KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
@@ -115,7 +152,10 @@ for (const role of ['coordinator', 'agent'] as const) {
       .option('--webhook-url-base <url>', 'instead of a Service: https://host:port written into the webhook configurations (they are created or replaced)')
       .option('--feature-gates <gates>', 'A=true,B=false (OpenKruise v0.9 gates and defaults)', '');
   } else {
-    cmd.option('--node-name <name>', 'this node (default: env NODE_NAME)');
+    cmd.option('--node-name <name>', 'this node (default: env NODE_NAME)')
+      .addOption(new Option('--max-concurrent-pulls <n>', 'image pulls at once on this node').default(2).argParser(parsePositiveInt))
+      .option('--cri-endpoint <endpoint>', 'CRI socket (unix:///run/containerd/containerd.sock); default: discovered under --host-root')
+      .option('--host-root <dir>', 'where the host filesystem is mounted, for CRI socket discovery', '/');
   }
   cmd.action(async (opts: RoleFlags & { logLevel: string }) => {
     const log = makeLogger(opts.logLevel);

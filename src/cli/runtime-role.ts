@@ -14,7 +14,9 @@ import { KubeMetrics } from '../kube/metrics.js';
 import { Manager } from '../kube/manager.js';
 import { parseFeatureGates } from '../api/feature-gates.js';
 import { startAdmissionServer } from '../coordinator/admission/index.js';
+import { registerImagePullControllers } from '../coordinator/imagepulljob/index.js';
 import { VERSION } from '../api/version.js';
+import { buildAgent } from '../agent/index.js';
 
 export interface RoleFlags {
   kubeconfig?: string;
@@ -35,6 +37,12 @@ export interface RoleFlags {
   /** `https://host:port` written into the webhook configurations' clientConfig.url (no Service). */
   webhookUrlBase?: string;
   featureGates?: string;
+  /** Agent: PullImage calls at once on the node. @default 2 */
+  maxConcurrentPulls?: number;
+  /** Agent: the CRI socket; discovered under `hostRoot` when absent. */
+  criEndpoint?: string;
+  /** Agent: where the host's filesystem is mounted, for CRI discovery. @default '/' */
+  hostRoot?: string;
 }
 
 export interface RoleEnv {
@@ -67,9 +75,19 @@ export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: 
     ...(flags.kubeApiQps !== undefined ? { qps: flags.kubeApiQps } : {}),
     ...(flags.kubeApiBurst !== undefined ? { burst: flags.kubeApiBurst } : {}),
   });
+  const gates = parseFeatureGates(flags.featureGates ?? '');
   const identity = role === 'agent'
     ? `${flags.nodeName ?? env.nodeName}`
     : `${env.podName ?? hostname()}_${randomBytes(4).toString('hex')}`;
+  // The agent's CRI runtime is discovered when it runs, never at build time: a late runtime must not crash-loop it.
+  const agent = role === 'agent'
+    ? buildAgent({
+      nodeName: identity, logger: log.child({ role, identity }),
+      ...(flags.maxConcurrentPulls !== undefined ? { maxConcurrentPulls: flags.maxConcurrentPulls } : {}),
+      ...(flags.criEndpoint ? { criEndpoint: flags.criEndpoint } : {}),
+      ...(flags.hostRoot ? { hostRoot: flags.hostRoot } : {}),
+    })
+    : undefined;
   const manager = new Manager({
     client, metrics, registry, logger: log.child({ role, identity }),
     component: `kruise-ts-${role}`,
@@ -81,9 +99,10 @@ export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: 
       name: flags.leaderElectionId ?? 'kruise-ts-coordinator',
       identity,
     },
-    controllers: () => [],
+    // The ImagePullJob and NodeImage controllers run only with KruiseDaemon on (spec §0.1).
+    controllers: (ctx) => (role === 'coordinator' ? registerImagePullControllers(ctx, gates) : agent?.controllers(ctx) ?? []),
   });
-  const gates = parseFeatureGates(flags.featureGates ?? '');
+  if (agent) manager.healthServer()?.addReadinessCheck('cri-runtime', agent.criReadiness);
   let service: { namespace: string; name: string } | undefined;
   if (flags.webhookService) {
     const m = /^([^/]+)\/([^/]+)$/.exec(flags.webhookService);

@@ -19,6 +19,9 @@ import { startAdmissionServer, type AdmissionServer } from '../coordinator/admis
 import { makeClient } from '../kube/client-config.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { VERSION } from '../api/version.js';
+import { startSandboxNodes, type SandboxNodes } from './node/sandbox-nodes.js';
+import type { CreateNodePods } from './node/node-pods-contract.js';
+import { createNodePods } from './node/pods/index.js';
 
 export interface SandboxOptions {
   /** API server port on 127.0.0.1; 0 = any free port. @default 6443 */
@@ -30,6 +33,23 @@ export interface SandboxOptions {
   /** Folder of CRD manifests to apply at start. @default the repository's deploy/crds */
   crdDir?: string;
   now?: () => Date;
+  /** Emulated nodes and the sandbox scheduler (issue 5); absent or `count: 0`: an API server only. */
+  nodes?: SandboxNodesSettings;
+}
+
+export interface SandboxNodesSettings {
+  /** `--nodes`. @default 0 here; the CLI's default is 3 */
+  count: number;
+  /** `--cri-endpoint`: every node on this real CRI runtime instead of the built-in one. */
+  criEndpoint?: string;
+  /** `--image-pull-seconds`: the built-in runtime's pull time. @default 2 */
+  imagePullSeconds?: number;
+  /** `--node-labels`. */
+  labels?: Readonly<Record<string, string>>;
+  /** Above this many nodes the built-in runtimes are reached in-process. @default 50 */
+  inProcessAbove?: number;
+  /** The pod lifecycle; @default the one in ./node/pods */
+  createNodePods?: CreateNodePods;
 }
 
 export interface Sandbox {
@@ -42,8 +62,12 @@ export interface Sandbox {
   readonly kubeconfigPath: string;
   readonly caCertPem: string;
   readonly token: string;
+  /** The emulated nodes, when asked for; every one has reported Ready when startSandbox resolves. */
+  readonly nodes: SandboxNodes | undefined;
+  /** Stops the nodes first (tearing down what they run on a real runtime), then admission, then the API server. */
   close(): Promise<void>;
 }
+
 
 export const DEFAULT_CRD_DIR = fileURLToPath(new URL('../../../deploy/crds/', import.meta.url));
 
@@ -76,6 +100,8 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
   });
   let admission: AdmissionServer | undefined;
   let client: KubeClient | undefined;
+  let nodesClient: KubeClient | undefined;
+  let nodes: SandboxNodes | undefined;
   try {
     for (const crd of await readManifests(o.crdDir ?? DEFAULT_CRD_DIR)) {
       await apiServer.applyObject(crd);
@@ -92,8 +118,24 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
       port: 0, host: '127.0.0.1', gates: o.featureGates, client, registry: new Registry(),
       logger: o.logger.child({ component: 'admission' }), now,
     });
+    if (o.nodes && o.nodes.count > 0) {
+      // Their own client: kubelets and the scheduler get a budget that grows with the node count (an agent's is
+      // 5 qps), so a thousand nodes are not throttled by the sandbox's own 1000 qps.
+      nodesClient = makeClient({ kubeConfig: kc, role: 'sandbox', version: VERSION, qps: Math.max(1000, 10 * o.nodes.count), burst: Math.max(2000, 20 * o.nodes.count) });
+      nodes = await startSandboxNodes({
+        count: o.nodes.count, client: nodesClient, logger: o.logger,
+        createNodePods: o.nodes.createNodePods ?? createNodePods,
+        ...(o.nodes.criEndpoint !== undefined ? { criEndpoint: o.nodes.criEndpoint } : {}),
+        ...(o.nodes.imagePullSeconds !== undefined ? { imagePullSeconds: o.nodes.imagePullSeconds } : {}),
+        ...(o.nodes.labels ? { nodeLabels: o.nodes.labels } : {}),
+        ...(o.nodes.inProcessAbove !== undefined ? { inProcessAbove: o.nodes.inProcessAbove } : {}),
+      });
+      await nodes.ready();
+    }
     await writeKubeconfig(o.kubeconfigPath, kubeconfig);
   } catch (e) {
+    await nodes?.stop();
+    nodesClient?.close();
     await admission?.close();
     client?.close();
     await apiServer.close();
@@ -102,6 +144,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
   log.info({ url: apiServer.url, webhookPort: admission.port, featureGates: o.featureGates.toString() }, 'sandbox API server serving');
   const adm = admission;
   const kube = client;
+  const nodeClient = nodesClient;
   return {
     apiServer,
     admission: adm,
@@ -110,7 +153,10 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     kubeconfigPath: o.kubeconfigPath,
     caCertPem: pki.caCertPem,
     token,
+    nodes,
     close: async () => {
+      await nodes?.stop();
+      nodeClient?.close();
       await adm.close(2000);
       kube.close();
       await apiServer.close();

@@ -2,7 +2,7 @@
 import { API_VERSION_PARTS, AGE_COLUMN } from './crd-constants.js';
 import type { CustomResourceDefinition } from './crd-types.js';
 import { envelope, objectReference } from './common-schemas.js';
-import { arr, dateTime, int32, int64, map, obj, str } from './schema-builders.js';
+import { arr, dateTime, enumStr, int32, int64, map, obj, str } from './schema-builders.js';
 import { RESOURCES } from '../group-version.js';
 
 export const nodeImageSchema = envelope(
@@ -11,6 +11,7 @@ export const nodeImageSchema = envelope(
       pullSecrets: arr(obj({ name: str(), namespace: str() })),
       tags: arr(obj({
         createdAt: dateTime(),
+        imagePullPolicy: enumStr(['Always', 'IfNotPresent'], { description: 'Always pulls even when the node has the image (moving tags); absent means IfNotPresent.' }),
         ownerReferences: arr(objectReference(), { description: 'The ImagePullJobs that want this tag.' }),
         pullPolicy: obj({
           activeDeadlineSeconds: int64(),

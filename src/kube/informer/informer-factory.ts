@@ -2,6 +2,7 @@
  * Shares informers: one list+watch per (resource, namespace, label selector, field selector), however many
  * controllers ask for it.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../api/meta.js';
 import type { KubeClient } from '../kube-client.js';
@@ -47,7 +48,14 @@ export class InformerFactory {
   }
 
   /** Starts every informer made so far (and any made later); resolves when all have stopped after abort. */
-  async start(signal: AbortSignal): Promise<void> {
+  async start(parent: AbortSignal): Promise<void> {
+    // One child signal for every informer's lists and watches: each request listens on it while in flight, and
+    // many informers legitimately have more than Node's default 10 listeners between them.
+    const child = new AbortController();
+    setMaxListeners(0, child.signal);
+    if (parent.aborted) child.abort(parent.reason);
+    else parent.addEventListener('abort', () => child.abort(parent.reason), { once: true });
+    const signal = child.signal;
     this.signal = signal;
     for (const [key, inf] of this.informers) if (!this.running.has(key)) this.running.set(key, inf.start(signal));
     await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));

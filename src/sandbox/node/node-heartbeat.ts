@@ -115,7 +115,7 @@ export class NodeHeartbeat {
     let message: string | undefined;
     try {
       const st = await this.o.cri.status({}, signal ? { signal } : {});
-      const rr = st.status?.conditions?.find((c) => c.type === 'RuntimeReady');
+      const rr = st.status?.conditions?.find((c) => c?.type === 'RuntimeReady');
       runtimeReady = rr?.status === true;
       if (!runtimeReady) message = rr?.message || rr?.reason || 'RuntimeReady=false';
     } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * The sandbox scheduler's decision, as a pure function: which Ready, schedulable node a pod goes to. It honours
- * `spec.nodeSelector` and spreads by pod count (fewest pods first, then name), which is all the sandbox needs;
- * affinity, taints and resources are not modelled (a pod that asks for them is placed by nodeSelector alone).
+ * `spec.nodeSelector` and the node's pod capacity, and spreads by pod count (fewest pods first, then name), which is
+ * all the sandbox needs; affinity, taints and resources are not modelled (a pod that asks for them is placed by
+ * nodeSelector alone).
  */
 
 export interface SchedulableNode {
@@ -11,6 +12,8 @@ export interface SchedulableNode {
   unschedulable: boolean;
   /** Pods already bound to the node and not finished. */
   podCount: number;
+  /** `status.allocatable.pods`: a node holding this many pods takes no more ("Too many pods"). Absent: no limit. */
+  maxPods?: number;
 }
 
 export interface PodToSchedule {
@@ -25,12 +28,14 @@ export function decideNode(pod: PodToSchedule, nodes: readonly SchedulableNode[]
   let notReady = 0;
   let cordoned = 0;
   let selectorMismatch = 0;
+  let full = 0;
   let best: SchedulableNode | undefined;
   for (const n of nodes) {
     if (!n.ready) { notReady++; continue; }
     if (n.unschedulable) { cordoned++; continue; }
     const sel = pod.nodeSelector ?? {};
     if (!Object.entries(sel).every(([k, v]) => n.labels[k] === v)) { selectorMismatch++; continue; }
+    if (n.maxPods !== undefined && n.podCount >= n.maxPods) { full++; continue; }
     if (!best || n.podCount < best.podCount || (n.podCount === best.podCount && n.name < best.name)) best = n;
   }
   if (best) return { kind: 'bind', node: best.name };
@@ -39,6 +44,7 @@ export function decideNode(pod: PodToSchedule, nodes: readonly SchedulableNode[]
   if (selectorMismatch > 0) reasons.push(`${selectorMismatch} node(s) didn't match Pod's node affinity/selector`);
   if (notReady > 0) reasons.push(`${notReady} node(s) had untolerated taint {node.kubernetes.io/not-ready: }`);
   if (cordoned > 0) reasons.push(`${cordoned} node(s) were unschedulable`);
+  if (full > 0) reasons.push(`${full} Too many pods`);
   const detail = reasons.length > 0 ? ` ${reasons.sort().join(', ')}.` : '';
   return { kind: 'unschedulable', message: `0/${nodes.length} nodes are available:${detail}` };
 }

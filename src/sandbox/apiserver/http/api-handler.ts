@@ -12,7 +12,7 @@ import type { ResourceRegistry } from '../resource-registry.js';
 import type { ResourceType } from '../resource-type.js';
 import { apiVersionOf, resourceKey } from '../resource-type.js';
 import type { DeleteOptions, ResourceService } from '../rest/resource-service.js';
-import { parseResourceVersion } from '../rest/resource-service.js';
+import { formatTime, parseResourceVersion } from '../rest/resource-service.js';
 import type { PatchPort, PatchType, UserInfo } from '../rest/ports.js';
 import type { FieldValidation, RequestContext } from '../rest/request-context.js';
 import type { StoredEntry } from '../storage/storage.js';
@@ -244,6 +244,10 @@ export class ApiHandler {
       const current = (pod.spec as { nodeName?: string } | undefined)?.nodeName;
       if (current) throw apiErrors.conflict({ group: '', resource: 'pods' }, name, `pod ${name} is already assigned to node "${current}"`);
       await svc.patch(t, ns, name, 'merge', { spec: { nodeName: target } }, ctx);
+      // As the API server's binding does: the pod is now scheduled (conditions merge by type).
+      await svc.patch(t, ns, name, 'strategic', {
+        status: { conditions: [{ type: 'PodScheduled', status: 'True', reason: null, message: null, lastProbeTime: null, lastTransitionTime: formatTime(svc.now()) }] },
+      }, ctx, 'status');
       sendJson(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
       return 'CREATE';
     }
