@@ -7,37 +7,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CriClient } from '../../src/cri/cri-client.js';
 import { SANDBOX_NODE_LABEL } from '../../src/sandbox/node/sandbox-nodes.js';
 import { waitFor } from '../support/api-server-harness.js';
 import { missingPrerequisites, mountsUnder, startContainerdTestbed, type ContainerdTestbed } from '../support/containerd/index.js';
 import { Kubectl, kubectlSkipReason } from '../support/kubectl.js';
+import { exitOf, startCli, type RunningCli as Running } from '../support/cli-process.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const missing = [...missingPrerequisites(), ...(kubectlSkipReason() ? [kubectlSkipReason()!] : [])];
 
-interface Running { child: ChildProcess; stdout: () => string; stderr: () => string }
 
-function startCli(args: string[]): Running {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
-  return { child, stdout: () => out, stderr: () => err };
-}
 
-async function exitOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const [code] = await once(child, 'exit') as [number | null];
-  return code;
-}
 
 /** A busybox pod on the host network (containerd here has no CNI) that sleeps. */
 function podManifest(name: string, image: string): string {
