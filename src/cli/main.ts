@@ -14,6 +14,7 @@ import { parseCriEndpoint } from '../cri/cri-endpoint.js';
 import { CLIENT_RATE_DEFAULTS } from '../kube/client-config.js';
 import { buildRole, type RoleFlags } from './runtime-role.js';
 import { addCriCommands } from './cri-commands.js';
+import { addGetCommands } from './get-imagepulljobs.js';
 import { VERSION } from '../api/version.js';
 
 function parsePort(value: string): number {
@@ -182,5 +183,9 @@ for (const role of ['coordinator', 'agent'] as const) {
 }
 
 addCriCommands(program, { out: (t) => process.stdout.write(t), fail });
+addGetCommands(program, {
+  out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), fail,
+  exit: (code) => process.exit(code), stdout: process.stdout,
+});
 
 await program.parseAsync(process.argv);

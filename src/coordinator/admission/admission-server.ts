@@ -10,6 +10,7 @@ import type { FeatureGates, KubeObject, SidecarSet } from '../../api/index.js';
 import type { KubeClient } from '../../kube/index.js';
 import {
   applyWebhookConfigurations, createSelfSignedServingCertificate, patchCaBundle, readCertDir, serviceHostnames,
+  sharedSelfSignedCertificate,
   type ServingCertificate,
 } from './certificates.js';
 import { kubeClientLookups, type AdmissionLookups } from './lookups.js';
@@ -88,11 +89,13 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
     cert = await readCertDir(options.certDir);
   } else {
     const ips = !wildcard(host) && isIP(host) !== 0 ? [host] : [];
-    cert = await createSelfSignedServingCertificate({
+    const make = (): Promise<ServingCertificate> => createSelfSignedServingCertificate({
       hostnames: options.serviceRef ? serviceHostnames(options.serviceRef) : [],
       ipAddresses: ips,
       now: (options.now ?? (() => new Date()))(),
     });
+    // Behind a Service every replica must present the same certificate (the API server trusts one CA bundle).
+    cert = options.serviceRef ? await sharedSelfSignedCertificate(options.client, options.serviceRef.namespace, make) : await make();
   }
 
   const metrics = new AdmissionMetrics(options.registry);

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { KubeObject } from '../../api/index.js';
-import { isNotFound, updateWithRetry, type KubeClient, type ResourceRef } from '../../kube/index.js';
+import { isAlreadyExists, isNotFound, resources, updateWithRetry, type KubeClient, type ResourceRef } from '../../kube/index.js';
 import { createCertificateAuthority, issueCertificate } from '../../kube/tls/index.js';
 import type { ServiceRef } from './webhook-configurations.js';
 
@@ -48,6 +48,50 @@ export async function createSelfSignedServingCertificate(o: SelfSignedOptions): 
   const ipAddresses = [...new Set(['127.0.0.1', ...o.ipAddresses.filter((ip) => isIP(ip) !== 0)])];
   const cert = await issueCertificate(ca, { commonName: 'kruise-ts-webhook', hostnames, ipAddresses, now: o.now, validityDays });
   return { certPem: cert.certPem, keyPem: cert.keyPem, caPem: ca.caCertPem };
+}
+
+/** The Secret in which coordinator replicas share one generated webhook certificate. */
+export const SHARED_CERT_SECRET = 'kruise-ts-webhook-certs';
+
+/**
+ * One self-signed certificate for every coordinator replica: the first replica to start stores it in a Secret
+ * in the system namespace, the others read it. (With a certificate per replica, the API server would trust only
+ * the last one to patch its CA into our configurations, and calls to the other replicas would fail.)
+ */
+export async function sharedSelfSignedCertificate(
+  client: KubeClient, namespace: string, make: () => Promise<ServingCertificate>,
+): Promise<ServingCertificate> {
+  const ref = resources.secrets;
+  const read = async (): Promise<ServingCertificate | undefined> => {
+    try {
+      const s = await client.get(ref, namespace, SHARED_CERT_SECRET);
+      const data = (s['data'] ?? {}) as Record<string, string>;
+      const dec = (k: string): string | undefined => (data[k] ? Buffer.from(data[k], 'base64').toString('utf8') : undefined);
+      const certPem = dec(CERT_FILE), keyPem = dec(KEY_FILE), caPem = dec(CA_FILE);
+      return certPem && keyPem ? { certPem, keyPem, caPem } : undefined;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+  const existing = await read();
+  if (existing) return existing;
+  const made = await make();
+  const enc = (v: string): string => Buffer.from(v).toString('base64');
+  try {
+    await client.create(ref, {
+      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
+      metadata: { name: SHARED_CERT_SECRET, namespace },
+      data: { [CERT_FILE]: enc(made.certPem), [KEY_FILE]: enc(made.keyPem), ...(made.caPem ? { [CA_FILE]: enc(made.caPem) } : {}) },
+    });
+    return made;
+  } catch (e) {
+    // Another replica stored its certificate first: use that one.
+    if (!isAlreadyExists(e)) throw e;
+    const winner = await read();
+    if (!winner) throw e;
+    return winner;
+  }
 }
 
 /** Reads `tls.crt`, `tls.key` and the optional `ca.crt` from a directory. */

@@ -3,6 +3,7 @@ export { startAdmissionServer, type AdmissionServer, type AdmissionServerOptions
 export { WebhookServer, type WebhookServerOptions } from './webhook-server.js';
 export {
   applyWebhookConfigurations, createSelfSignedServingCertificate, patchCaBundle, readCertDir, serviceHostnames,
+  SHARED_CERT_SECRET, sharedSelfSignedCertificate,
   type CaBundlePatchResult, type ServingCertificate,
 } from './certificates.js';
 export {

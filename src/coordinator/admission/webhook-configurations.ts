@@ -26,7 +26,7 @@ export const WEBHOOK_CONFIGURATION_NAMES = Object.freeze({
   mutating: MUTATING_CONFIGURATION_NAME, validating: VALIDATING_CONFIGURATION_NAME,
 });
 
-/** The webhook Service of deploy/coordinator/service.yaml. */
+/** The webhook Service of deploy/coordinator/webhook-service.yaml. */
 export const DEFAULT_WEBHOOK_SERVICE: Readonly<ServiceRef> = Object.freeze({
   namespace: SYSTEM_NAMESPACE, name: 'kruise-ts-webhook-service', port: 443,
 });

@@ -23,6 +23,9 @@ const podSpec = open({
 const template = open({ metadata: open({ labels: stringMap, annotations: stringMap }), spec: podSpec });
 const selector = open({ matchLabels: stringMap, matchExpressions: list(open({ key: str, operator: str, values: list(str) })) });
 const workloadSpec = open({ replicas: int(0), selector, template, minReadySeconds: int(0), revisionHistoryLimit: int(0), paused: bool });
+const policyRule = open({ apiGroups: list(str), resources: list(str), resourceNames: list(str), nonResourceURLs: list(str), verbs: list(str) }, { required: ['verbs'] });
+const roleRef = open({ apiGroup: str, kind: str, name: str }, { required: ['apiGroup', 'kind', 'name'] });
+const subjects = list(open({ kind: str, apiGroup: str, name: str, namespace: str }, { required: ['kind', 'name'] }));
 
 export const BUILTIN_SCHEMAS: Readonly<Record<string, JsonSchemaProps>> = Object.freeze({
   ConfigMap: open({ data: stringMap, binaryData: { type: 'object', additionalProperties: { type: 'string', format: 'byte' } }, immutable: bool }),
@@ -31,6 +34,11 @@ export const BUILTIN_SCHEMAS: Readonly<Record<string, JsonSchemaProps>> = Object
   Deployment: open({ spec: workloadSpec }),
   ReplicaSet: open({ spec: workloadSpec }),
   StatefulSet: open({ spec: workloadSpec }),
+  DaemonSet: open({ spec: open({ selector, template, minReadySeconds: int(0), revisionHistoryLimit: int(0), updateStrategy: open({ type: str }) }) }),
+  ClusterRole: open({ rules: list(policyRule) }),
+  Role: open({ rules: list(policyRule) }),
+  ClusterRoleBinding: open({ roleRef, subjects }, { required: ['roleRef'] }),
+  RoleBinding: open({ roleRef, subjects }, { required: ['roleRef'] }),
   Node: open({ spec: open({ unschedulable: bool, taints: list(open({ key: str, effect: str })) }) }),
   Namespace: open({ spec: open({ finalizers: list(str) }) }),
   Lease: open({ spec: open({ holderIdentity: str, leaseDurationSeconds: int(), leaseTransitions: int(0), acquireTime: str, renewTime: str }) }),

@@ -45,7 +45,7 @@ export function validatePodUpdate(oldPod: KubeObject, newPod: KubeObject): Field
 export function validateBuiltinUpdate(t: ResourceType, oldObj: KubeObject, newObj: KubeObject): FieldError[] {
   if (!t.builtin) return [];
   if (t.kind === 'Pod') return validatePodUpdate(oldObj, newObj);
-  if ((t.kind === 'Deployment' || t.kind === 'ReplicaSet' || t.kind === 'StatefulSet') &&
+  if ((t.kind === 'Deployment' || t.kind === 'ReplicaSet' || t.kind === 'StatefulSet' || t.kind === 'DaemonSet') &&
       !isDeepStrictEqual((oldObj.spec as Record<string, unknown> | undefined)?.selector, (newObj.spec as Record<string, unknown> | undefined)?.selector)) {
     return [fieldError.invalid('spec.selector', (newObj.spec as Record<string, unknown> | undefined)?.selector ?? null, 'field is immutable')];
   }
