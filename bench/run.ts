@@ -23,6 +23,9 @@ import {
 import { DEFAULT_OPTIONS as CRI_DEFAULTS, criSummary, runCriBench, type CriBenchOptions } from './cri-bench.js';
 import type { ServerMode } from './server-child.js';
 import { DEFAULT_OPTIONS as NODES_DEFAULTS, nodesSummary, runNodesBench, type NodesBenchOptions } from './nodes-bench.js';
+import {
+  DEFAULT_OPTIONS as IMAGEPULL_DEFAULTS, imagePullSummary, runImagePullBench, type ImagePullBenchOptions,
+} from './imagepull-bench.js';
 import type { Summary } from './stats.js';
 
 interface Machine {
@@ -111,6 +114,18 @@ const BENCHMARKS: Record<string, Benchmark> = {
       log(`nodes benchmark: ${options.nodes} nodes, ${options.pods} pods`);
       const result = await runNodesBench(options, log);
       return { result, isDefault, summary: nodesSummary(result) };
+    },
+  },
+  imagepull: {
+    async run(args, log) {
+      const options: ImagePullBenchOptions = { ...IMAGEPULL_DEFAULTS };
+      let isDefault = true;
+      for (const k of Object.keys(IMAGEPULL_DEFAULTS) as (keyof ImagePullBenchOptions)[]) {
+        if (args.flags.has(k)) { options[k] = intFlag(args, k); isDefault &&= options[k] === IMAGEPULL_DEFAULTS[k]; }
+      }
+      log(`imagepull benchmark: ${options.nodes} nodes at parallelism ${options.parallelism}; agent with ${options.images} images`);
+      const result = await runImagePullBench(options, log);
+      return { result, isDefault, summary: imagePullSummary(result) };
     },
   },
 };

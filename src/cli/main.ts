@@ -58,7 +58,7 @@ const program = new Command()
   .showHelpAfterError();
 
 program.command('sandbox')
-  .description('run an embedded Kubernetes API server with our CRDs (and, as they land, the coordinator and emulated nodes)')
+  .description('run an embedded Kubernetes API server with our CRDs, the coordinator\'s webhooks and ImagePullJob controllers, and emulated nodes with their agents')
   .addOption(new Option('--port <port>', 'API server port on 127.0.0.1 (0 = any free port)').default(6443).argParser(parsePort))
   .option('--kubeconfig <path>', 'where to write the kubeconfig for kubectl', '.kruise-ts/kubeconfig')
   .option('--feature-gates <gates>', 'A=true,B=false; the sandbox turns the four v0.9 alpha gates on unless this says otherwise', '')

@@ -1,6 +1,7 @@
 /**
- * `kruise-ts sandbox`: one process with an embedded Kubernetes API server (and, as later issues land, the
- * coordinator and emulated nodes). It makes its own CA, applies our CRDs, and writes a kubeconfig.
+ * `kruise-ts sandbox`: one process with an embedded Kubernetes API server, the coordinator's admission webhooks,
+ * emulated nodes and, with nodes, the ImagePullJob pipeline (coordinator controllers and one agent per node;
+ * imagepull-wiring.ts). It makes its own CA, applies our CRDs, and writes a kubeconfig.
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -19,9 +20,12 @@ import { startAdmissionServer, type AdmissionServer } from '../coordinator/admis
 import { makeClient } from '../kube/client-config.js';
 import type { KubeClient } from '../kube/kube-client.js';
 import { VERSION } from '../api/version.js';
+import { KruiseError } from '../api/errors.js';
 import { startSandboxNodes, type SandboxNodes } from './node/sandbox-nodes.js';
 import type { CreateNodePods } from './node/node-pods-contract.js';
 import { createNodePods } from './node/pods/index.js';
+import type { EmulatedNode } from './node/emulated-node.js';
+import { startSandboxImagePull, type SandboxImagePull, type SandboxImagePullOptions } from './imagepull-wiring.js';
 
 export interface SandboxOptions {
   /** API server port on 127.0.0.1; 0 = any free port. @default 6443 */
@@ -50,6 +54,10 @@ export interface SandboxNodesSettings {
   inProcessAbove?: number;
   /** The pod lifecycle; @default the one in ./node/pods */
   createNodePods?: CreateNodePods;
+  /** Each node's agent: PullImage calls at once (`kruise-ts agent --max-concurrent-pulls`). @default 2 */
+  maxConcurrentPulls?: number;
+  /** ImagePullJob coordinator and agent tuning (tests shorten timeouts and backoff). */
+  imagePull?: Pick<SandboxImagePullOptions, 'coordinator' | 'agent'>;
 }
 
 export interface Sandbox {
@@ -64,7 +72,17 @@ export interface Sandbox {
   readonly token: string;
   /** The emulated nodes, when asked for; every one has reported Ready when startSandbox resolves. */
   readonly nodes: SandboxNodes | undefined;
-  /** Stops the nodes first (tearing down what they run on a real runtime), then admission, then the API server. */
+  /**
+   * With nodes: the ImagePullJob and NodeImage controllers and one image-puller agent per node (with
+   * `KruiseDaemon` on); their caches are filled when startSandbox resolves.
+   */
+  readonly imagePull: SandboxImagePull | undefined;
+  /** Adds an emulated node (with its agent) at runtime; the sandbox must have been started with nodes. */
+  addNode(): Promise<EmulatedNode>;
+  /**
+   * Stops the agents and the coordinator's controllers first (pulls cancelled, pending statuses written), then the
+   * nodes (tearing down what they run on a real runtime), then admission, then the API server.
+   */
   close(): Promise<void>;
 }
 
@@ -102,6 +120,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
   let client: KubeClient | undefined;
   let nodesClient: KubeClient | undefined;
   let nodes: SandboxNodes | undefined;
+  let imagePull: SandboxImagePull | undefined;
   try {
     for (const crd of await readManifests(o.crdDir ?? DEFAULT_CRD_DIR)) {
       await apiServer.applyObject(crd);
@@ -131,9 +150,17 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
         ...(o.nodes.inProcessAbove !== undefined ? { inProcessAbove: o.nodes.inProcessAbove } : {}),
       });
       await nodes.ready();
+      // The ImagePullJob pipeline needs nodes to pull on; with none the sandbox stays an API server alone.
+      imagePull = await startSandboxImagePull({
+        kubeConfig: kc, gates: o.featureGates, nodes: nodes.nodes, logger: o.logger,
+        ...(o.nodes.maxConcurrentPulls !== undefined ? { maxConcurrentPulls: o.nodes.maxConcurrentPulls } : {}),
+        ...o.nodes.imagePull,
+      });
+      await imagePull.ready();
     }
     await writeKubeconfig(o.kubeconfigPath, kubeconfig);
   } catch (e) {
+    await imagePull?.stop();
     await nodes?.stop();
     nodesClient?.close();
     await admission?.close();
@@ -145,6 +172,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
   const adm = admission;
   const kube = client;
   const nodeClient = nodesClient;
+  const pulls = imagePull;
   return {
     apiServer,
     admission: adm,
@@ -154,7 +182,16 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     caCertPem: pki.caCertPem,
     token,
     nodes,
+    imagePull: pulls,
+    addNode: async () => {
+      if (nodes === undefined) throw new KruiseError('the sandbox runs without nodes (nodes count 0)', { reason: 'Invalid', fieldPath: 'nodes.count' });
+      const node = await nodes.addNode();
+      await pulls?.addAgent(node);
+      return node;
+    },
     close: async () => {
+      // Agents before the nodes: they use the nodes' runtimes, which the nodes' stop closes.
+      await pulls?.stop();
       await nodes?.stop();
       nodeClient?.close();
       await adm.close(2000);

@@ -2,7 +2,8 @@
  * The agent's image puller (spec §4.6, issue 7): NodeImage → pulls within limits → status.
  *
  * - Watches exactly one object: the NodeImage named after its node (field selector `metadata.name=<node>`), so
- *   the agent's load stays flat as the cluster grows (ARCHITECTURE).
+ *   the agent's load stays flat as the cluster grows (ARCHITECTURE). The sandbox, which runs one agent per emulated
+ *   node in one process, injects a `NodeImageSource` over one shared informer instead.
  * - One key, one worker: each reconcile reads the cached NodeImage, asks the pure planner (`planPulls`) what to
  *   start, stop, adopt and drop, and applies it: tasks go to the `ImagePuller` executor, statuses to the
  *   `NodeImageStatusWriter`. Reconciles are level-based; every task state change also rebuilds the status at once
@@ -58,7 +59,13 @@ export interface ImagePullerControllerOptions {
   /** This node; the NodeImage of the same name is the only one watched. */
   nodeName: string;
   client: KubeClient;
-  informers: InformerFactory;
+  /** Where the field-selected NodeImage informer comes from (`nodeImageInformer`); unused with `nodeImages`. */
+  informers?: InformerFactory;
+  /**
+   * The node's NodeImage from elsewhere: the sandbox runs a thousand agents over ONE informer of all NodeImages
+   * (a thousand field-selected watches would cost a connection each). @default the field-selected informer
+   */
+  nodeImages?: NodeImageSource;
   recorder: Pick<EventRecorder, 'event'>;
   cri: CriSource;
   logger: Logger;
@@ -82,6 +89,25 @@ export interface ImagePullerControllerOptions {
   clock?: SchedulingClock;
 }
 
+/** One node's NodeImage as the controller reads it: the cached object and change notifications. */
+export interface NodeImageSource {
+  /** The cached NodeImage of the node, if any. */
+  get(): NodeImage | undefined;
+  /**
+   * Calls `onChange` (cheap, synchronous work only) on every add, update or delete of it, and, like an informer's
+   * handler added after sync, once at first when the object is already cached; returns the unsubscribe.
+   */
+  subscribe(onChange: () => void): () => void;
+}
+
+/** The production source: the informer of `nodeImageInformer` (one watch, field-selected on the node's name). */
+export function informerNodeImageSource(informer: SharedInformer<NodeImage>, nodeName: string): NodeImageSource {
+  return {
+    get: () => informer.cache.getByName('', nodeName),
+    subscribe: (onChange) => informer.addHandler({ onAdd: onChange, onUpdate: onChange, onDelete: onChange }),
+  };
+}
+
 export interface CompiledImagePullerControllerOptions {
   readonly nodeName: string;
   readonly resyncMs: number;
@@ -93,6 +119,9 @@ export function compileImagePullerControllerOptions(o: ImagePullerControllerOpti
   }
   const resyncMs = o.resyncMs ?? 300_000;
   if (!(resyncMs > 0)) throw new KruiseError(`resyncMs must be positive, got ${resyncMs}`, { reason: 'Invalid', fieldPath: 'resyncMs' });
+  if (o.informers === undefined && o.nodeImages === undefined) {
+    throw new KruiseError('the image puller needs informers or a NodeImage source', { reason: 'Invalid', fieldPath: 'informers' });
+  }
   return Object.freeze({ nodeName: o.nodeName, resyncMs });
 }
 
@@ -105,7 +134,8 @@ export class ImagePullerController extends Controller {
   readonly nodeName: string;
   readonly puller: ImagePuller;
   readonly writer: NodeImageStatusWriter;
-  private readonly informer: SharedInformer<NodeImage>;
+  private readonly nodeImages: NodeImageSource;
+  private readonly unsubscribe: () => void;
   private readonly recorder: Pick<EventRecorder, 'event'>;
   private readonly cri: CriSource;
   private readonly pullClock: SchedulingClock;
@@ -138,7 +168,7 @@ export class ImagePullerController extends Controller {
       client: options.client, logger: options.logger,
       ...(options.secretTtlMs !== undefined ? { ttlMs: options.secretTtlMs } : {}),
     });
-    this.informer = nodeImageInformer(options.informers, this.nodeName);
+    this.nodeImages = options.nodeImages ?? informerNodeImageSource(nodeImageInformer(options.informers!, this.nodeName), this.nodeName);
     this.puller = new ImagePuller({
       cri: options.cri,
       credentials: (refs, signal) => secrets.keyring(refs, signal),
@@ -159,8 +189,7 @@ export class ImagePullerController extends Controller {
       ...options.statusWriter,
       ...(metrics !== undefined ? { metrics } : {}),
     });
-    const enqueue = (): void => this.enqueue(this.nodeName);
-    this.informer.addHandler({ onAdd: enqueue, onUpdate: enqueue, onDelete: enqueue });
+    this.unsubscribe = this.nodeImages.subscribe(() => this.enqueue(this.nodeName));
   }
 
   /**
@@ -174,6 +203,8 @@ export class ImagePullerController extends Controller {
     try {
       await super.start(signal);
     } finally {
+      // A shared source outlives this controller (the sandbox restarts agents over one informer).
+      this.unsubscribe();
       await this.puller.destroy('the agent is stopping');
       await this.writer.close();
       await criRunning;
@@ -186,7 +217,7 @@ export class ImagePullerController extends Controller {
   }
 
   private cachedNodeImage(): NodeImage | undefined {
-    return this.informer.cache.getByName('', this.nodeName);
+    return this.nodeImages.get();
   }
 
   /** One reconcile of the node's NodeImage. */

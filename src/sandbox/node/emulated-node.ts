@@ -51,6 +51,8 @@ export interface EmulatedNodeOptions {
 export class EmulatedNode {
   readonly name: string;
   readonly pods: NodePods;
+  /** The node's runtime: its pod lifecycle and its agent (the image puller) call the same client. */
+  readonly cri: CriApi;
   private readonly log: Logger;
   private readonly now: () => number;
   private current: EmulatedNodeState = 'new';
@@ -60,6 +62,7 @@ export class EmulatedNode {
 
   constructor(private readonly o: EmulatedNodeOptions) {
     this.name = o.name;
+    this.cri = o.cri;
     this.now = o.now ?? Date.now;
     this.log = o.logger.child({ node: o.name });
     this.pods = o.createNodePods({

@@ -113,10 +113,15 @@ export interface SandboxNodes {
   readonly nodes: readonly EmulatedNode[];
   readonly scheduler: SandboxScheduler;
   readonly transport: NodeRuntimeTransport;
-  /** The built-in runtimes (none on a real runtime), for tests and benchmarks. */
+  /** The built-in runtimes (none on a real runtime), for tests and benchmarks; `runtimes[i]` is `nodes[i]`'s. */
   readonly runtimes: readonly BuiltinRuntime[];
   /** Resolves once every node has reported Ready and the scheduler's caches are filled. */
   ready(signal?: AbortSignal): Promise<void>;
+  /**
+   * Adds node N+1 at runtime, on the same kind of runtime as the others, and resolves once it is registered and
+   * running (`Sandbox.addNode` also starts its agent). Over gRPC it gets its own socket as the first nodes did.
+   */
+  addNode(): Promise<EmulatedNode>;
   /** Stops the scheduler and the nodes; on a real runtime removes every container and sandbox they made. */
   stop(): Promise<void>;
 }
@@ -143,6 +148,16 @@ export async function startSandboxNodes(options: SandboxNodesOptions): Promise<S
   const transport: NodeRuntimeTransport = o.criEndpoint !== undefined ? 'remote' : o.count > o.inProcessAbove ? 'in-process' : 'grpc';
   const proto = loadCriProto();
   const runtimes: NodeRuntime[] = [];
+  // All built-in runtimes share one registry (a digest learnt on one node pulls the same image on another).
+  const registry = new BuiltinRegistry();
+  /** The runtime of node `i` (0-based): a client of the real one, or a new built-in one. */
+  const makeRuntime = async (i: number): Promise<NodeRuntime> => {
+    if (transport === 'remote') return { cri: new CriClient({ endpoint: o.criEndpoint!, proto, logger: o.logger }) };
+    const runtime = new BuiltinRuntime({ registry, pullLatencyMs: o.imagePullSeconds * 1000, logger: o.logger });
+    if (transport === 'in-process') return { runtime, cri: new InProcessCriClient({ runtime, proto }) };
+    const server = await serveBuiltinRuntime({ socketPath: join(o.socketDir, `n${i + 1}.sock`), runtime, proto, logger: o.logger });
+    return { runtime, server, cri: new CriClient({ endpoint: server.address, proto, logger: o.logger }) };
+  };
   const cleanupRuntimes = async (): Promise<void> => {
     await Promise.all(runtimes.map((r) => limit(async () => {
       await r.cri.close().catch(() => undefined);
@@ -153,7 +168,7 @@ export async function startSandboxNodes(options: SandboxNodesOptions): Promise<S
 
   try {
     if (transport === 'remote') {
-      for (let i = 0; i < o.count; i++) runtimes.push({ cri: new CriClient({ endpoint: o.criEndpoint!, proto, logger: o.logger }) });
+      for (let i = 0; i < o.count; i++) runtimes.push(await makeRuntime(i));
       // Fail fast with the endpoint named, rather than nodes that never register.
       try {
         await runtimes[0]!.cri.version({}, { timeoutMs: 10_000 });
@@ -162,14 +177,8 @@ export async function startSandboxNodes(options: SandboxNodesOptions): Promise<S
       }
       await Promise.all(names.map((n, i) => limit(() => sweepNodeSandboxes(runtimes[i]!.cri, n, log))));
     } else {
-      const registry = new BuiltinRegistry();
       if (transport === 'grpc') await mkdir(o.socketDir, { recursive: true, mode: 0o700 });
-      const made = await Promise.all(names.map((_, i) => limit(async (): Promise<NodeRuntime> => {
-        const runtime = new BuiltinRuntime({ registry, pullLatencyMs: o.imagePullSeconds * 1000, logger: o.logger });
-        if (transport === 'in-process') return { runtime, cri: new InProcessCriClient({ runtime, proto }) };
-        const server = await serveBuiltinRuntime({ socketPath: join(o.socketDir, `n${i + 1}.sock`), runtime, proto, logger: o.logger });
-        return { runtime, server, cri: new CriClient({ endpoint: server.address, proto, logger: o.logger }) };
-      })));
+      const made = await Promise.all(names.map((_, i) => limit(() => makeRuntime(i))));
       runtimes.push(...made);
     }
   } catch (e) {
@@ -184,11 +193,12 @@ export async function startSandboxNodes(options: SandboxNodesOptions): Promise<S
     recorders.push(r);
     return r;
   };
-  const nodes = names.map((name, i) => new EmulatedNode({
-    name, cri: runtimes[i]!.cri, client: o.client, createNodePods: o.createNodePods, recorder: recorder('kubelet', name),
+  const makeNode = (name: string, cri: CriApi): EmulatedNode => new EmulatedNode({
+    name, cri, client: o.client, createNodePods: o.createNodePods, recorder: recorder('kubelet', name),
     logger: o.logger, labels: o.nodeLabels, sandboxLabels: { [SANDBOX_NODE_LABEL]: name },
     ...(o.capacity ? { capacity: o.capacity } : {}), ...(o.heartbeat ? { heartbeat: o.heartbeat } : {}),
-  }));
+  });
+  const nodes = names.map((name, i) => makeNode(name, runtimes[i]!.cri));
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const pods = informers.informerFor<Pod & KubeObject>(resources.pods);
   pods.addHandler({
@@ -221,11 +231,29 @@ export async function startSandboxNodes(options: SandboxNodesOptions): Promise<S
   log.info({ nodes: o.count, transport, criEndpoint: o.criEndpoint, imagePullSeconds: o.imagePullSeconds }, 'sandbox nodes registered');
 
   let stopped: Promise<void> | undefined;
+  const addNode = async (): Promise<EmulatedNode> => {
+    if (stopped !== undefined) throw new KruiseError('the sandbox nodes are stopping', { reason: 'Unavailable' });
+    const i = nodes.length;
+    const name = sandboxNodeName(i + 1);
+    const rt = await makeRuntime(i);
+    runtimes.push(rt);
+    const node = makeNode(name, rt.cri);
+    nodes.push(node);
+    byName.set(name, node);
+    setMaxListeners(4 * nodes.length + 16, stopController.signal);
+    if (transport === 'remote') await sweepNodeSandboxes(rt.cri, name, log);
+    // Pushed before registering: a failure leaves it to stop(), which stops and tears down every node.
+    await node.register(stopController.signal);
+    node.start();
+    log.info({ node: name, nodes: nodes.length }, 'sandbox node added');
+    return node;
+  };
   return {
     nodes,
     scheduler,
     transport,
-    runtimes: runtimes.flatMap((r) => (r.runtime ? [r.runtime] : [])),
+    get runtimes(): readonly BuiltinRuntime[] { return runtimes.flatMap((r) => (r.runtime ? [r.runtime] : [])); },
+    addNode,
     async ready(signal?: AbortSignal): Promise<void> {
       await informers.waitForSync(signal);
       // Readiness is local state the heartbeats keep; polling it is cheaper than a promise per node.
@@ -233,7 +261,7 @@ export async function startSandboxNodes(options: SandboxNodesOptions): Promise<S
     },
     stop(): Promise<void> {
       stopped ??= (async () => {
-        log.info({ nodes: o.count }, 'stopping sandbox nodes');
+        log.info({ nodes: nodes.length }, 'stopping sandbox nodes');
         stopController.abort();
         const teardown = transport === 'remote';
         // On a real runtime nothing may be left behind; the built-in runtimes go with the process.
