@@ -14,6 +14,7 @@ import {
   type ServingCertificate,
 } from './certificates.js';
 import { kubeClientLookups, type AdmissionLookups } from './lookups.js';
+import { sidecarSetHashAnnotations } from '../sidecarset/hash.js';
 import { AdmissionMetrics } from './metrics.js';
 import { buildRoutes } from './routes.js';
 import {
@@ -59,7 +60,7 @@ export interface AdmissionServerOptions {
   maxBodyBytes?: number;
   /** @default 10000 */
   certPollIntervalMs?: number;
-  /** Stamps the SidecarSet hash annotations (spec §7.1) once that code exists. */
+  /** Stamps the SidecarSet hash annotations (spec §7.1). @default sidecarSetHashAnnotations from ../sidecarset */
   sidecarSetHashAnnotations?: (set: SidecarSet) => Record<string, string>;
   signal?: AbortSignal;
 }
@@ -103,7 +104,8 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
     gates: options.gates,
     lookups: options.lookups ?? kubeClientLookups(options.client),
     metrics,
-    ...(options.sidecarSetHashAnnotations ? { sidecarSetHashAnnotations: options.sidecarSetHashAnnotations } : {}),
+    // The SidecarSet mutating webhook stamps kruise.io/sidecarset-hash and -hash-without-image, as upstream does.
+    sidecarSetHashAnnotations: options.sidecarSetHashAnnotations ?? sidecarSetHashAnnotations,
   });
   const server = await WebhookServer.start({
     host, port: options.port, certPem: cert.certPem, keyPem: cert.keyPem, routes, logger, metrics,
