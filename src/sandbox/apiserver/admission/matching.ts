@@ -75,10 +75,21 @@ function isEmptySelector(selector: LabelSelector): boolean {
   return Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
 }
 
+/**
+ * Selectors compiled per selector object: the webhooks they belong to are compiled once per stored configuration,
+ * so the same objects come back on every request (parsing them was visible in the sandbox nodes' profile).
+ */
+const compiledSelectors = new WeakMap<LabelSelector, ReturnType<typeof selectorFromLabelSelector>>();
+
 /** Evaluates a selector, turning a malformed one into the InternalError the kube-apiserver returns. */
 function evaluate(selector: LabelSelector, labels: Record<string, string> | undefined): SelectorVerdict {
   try {
-    return matchesSelector(selectorFromLabelSelector(selector), labels ?? {}) ? MATCH : NO_MATCH;
+    let compiled = compiledSelectors.get(selector);
+    if (!compiled) {
+      compiled = selectorFromLabelSelector(selector);
+      compiledSelectors.set(selector, compiled);
+    }
+    return matchesSelector(compiled, labels ?? {}) ? MATCH : NO_MATCH;
   } catch (err) {
     return { kind: 'error', error: apiErrors.internal(err instanceof Error ? err.message : String(err)) };
   }
