@@ -5,11 +5,10 @@
  */
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { KubeConfig } from '@kubernetes/client-node';
 import { CriClient, RegistryKeyring, discoverCriEndpoint, loadCriProto, parseImageReference, pullAuthAttempts, pullImageWithCredentials, describeCredential, type PullSecretLike } from '../cri/index.js';
 import { KubeClient } from '../kube/kube-client.js';
 import { resources } from '../kube/resource-ref.js';
-import { userAgent } from '../kube/client-config.js';
+import { loadKubeConfig, userAgent } from '../kube/client-config.js';
 import { VERSION } from '../api/version.js';
 
 interface CriFlags { criEndpoint?: string; hostRoot: string; timeout: number; output: 'table' | 'json' }
@@ -43,8 +42,14 @@ async function connect(flags: CriFlags): Promise<{ client: CriClient; endpoint: 
 /** Reads `ns/name` pull secrets through the API, as the agent will (from the kubeconfig or the pod's account). */
 async function readSecrets(refs: string[], kubeconfig: string | undefined, io: CriIo): Promise<PullSecretLike[]> {
   if (refs.length === 0) return [];
-  const kc = new KubeConfig();
-  if (kubeconfig) kc.loadFromFile(kubeconfig); else kc.loadFromDefault();
+  const kc = await loadKubeConfig(kubeconfig
+    ? { kubeconfigPath: kubeconfig }
+    : {
+      ...(process.env['KUBECONFIG'] ? { kubeconfigEnv: process.env['KUBECONFIG'] } : {}),
+      ...(process.env['HOME'] ? { homeDir: process.env['HOME'] } : {}),
+      ...(process.env['KUBERNETES_SERVICE_HOST'] ? { inClusterHost: process.env['KUBERNETES_SERVICE_HOST'] } : {}),
+      ...(process.env['KUBERNETES_SERVICE_PORT'] ? { inClusterPort: process.env['KUBERNETES_SERVICE_PORT'] } : {}),
+    });
   const kube = new KubeClient({ kubeConfig: kc, qps: 5, burst: 10, userAgent: userAgent(VERSION, 'cli') });
   try {
     const out: PullSecretLike[] = [];

@@ -13,6 +13,7 @@ import type { ImagePullJob } from '../api/imagepulljob-types.js';
 import type { ImagePullPhase, NodeImage } from '../api/nodeimage-types.js';
 import { MESSAGE_EXCEEDS_DEADLINE } from '../coordinator/imagepulljob/imagepulljob-planner.js';
 import type { JobImage } from '../coordinator/imagepulljob/nodeimage-tag-sync.js';
+import { EXIT_FAILED, EXIT_SUCCEEDED } from './get-imagepulljob-exit-codes.js';
 
 export interface NodeProgress {
   node: string;
@@ -50,12 +51,7 @@ export type JobOutcome =
   | { state: 'succeeded'; reason: string }
   | { state: 'failed'; reason: string };
 
-/** Exit status of `get imagepulljob --watch` for each outcome (documented in --help and README). */
-export const EXIT_SUCCEEDED = 0;
-export const EXIT_FAILED = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_TIMEOUT = 3;
-export const EXIT_INTERRUPTED = 130;
+export { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_SUCCEEDED, EXIT_TIMEOUT, EXIT_USAGE } from './get-imagepulljob-exit-codes.js';
 
 export function buildJobProgress(job: ImagePullJob, image: JobImage | undefined, nodeImages: Iterable<NodeImage>): JobProgressView {
   const uid = job.metadata.uid ?? '';

@@ -8,11 +8,11 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { KruiseError } from '../api/errors.js';
 import { parseFeatureGates, sandboxFeatureGates } from '../api/feature-gates.js';
-import { startSandbox } from '../sandbox/sandbox.js';
-import { parseNodeLabels } from '../sandbox/node/node-object.js';
 import { parseCriEndpoint } from '../cri/cri-endpoint.js';
 import { CLIENT_RATE_DEFAULTS } from '../kube/client-config.js';
-import { buildRole, type RoleFlags } from './runtime-role.js';
+// Only types from the roles: each command imports its implementation when it runs, so that the agent never loads
+// the sandbox or the coordinator (their modules cost the agent tens of MiB of RSS; docs/benchmarks.md).
+import type { RoleFlags } from './runtime-role.js';
 import { addCriCommands } from './cri-commands.js';
 import { addGetCommands } from './get-imagepulljobs.js';
 import { VERSION } from '../api/version.js';
@@ -71,6 +71,7 @@ program.command('sandbox')
     port: number; kubeconfig: string; featureGates: string; logLevel: string;
     nodes: number; criEndpoint?: string; imagePullSeconds: number; nodeLabels: string;
   }) => {
+    const { parseNodeLabels } = await import('../sandbox/node/node-object.js');
     let gates;
     let nodeLabels;
     try {
@@ -90,6 +91,7 @@ program.command('sandbox')
     }
     const log = makeLogger(opts.logLevel);
     const kubeconfigPath = resolve(opts.kubeconfig);
+    const { startSandbox } = await import('../sandbox/sandbox.js');
     let sandbox;
     try {
       sandbox = await startSandbox({
@@ -163,8 +165,12 @@ for (const role of ['coordinator', 'agent'] as const) {
     let built;
     try {
       if (opts.featureGates !== undefined) parseFeatureGates(opts.featureGates);
-      built = buildRole(role, opts, {
+      const { buildRole } = await import('./runtime-role.js');
+      built = await buildRole(role, opts, {
         inClusterHost: process.env['KUBERNETES_SERVICE_HOST'],
+        inClusterPort: process.env['KUBERNETES_SERVICE_PORT'],
+        kubeconfig: process.env['KUBECONFIG'],
+        home: process.env['HOME'],
         podName: process.env['POD_NAME'],
         nodeName: process.env['NODE_NAME'],
       }, log);

@@ -1,22 +1,17 @@
 /**
  * `kruise-ts coordinator` and `kruise-ts agent`: the controller runtime (client, informers, health and metrics,
- * and for the coordinator leader election) with the role's controllers. The controllers themselves land with
- * their issues; until then both roles run the runtime with none, which is enough to deploy and probe them.
+ * and for the coordinator leader election) with the role's controllers. What both roles share lives here; each
+ * role's own code is in agent-role.ts and coordinator-role.ts, imported only when that role runs, so the agent
+ * never loads the coordinator's webhook and ImagePullJob code (about 18 MiB of RSS, docs/benchmarks.md).
  */
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import { KruiseError } from '../api/errors.js';
 import { SYSTEM_NAMESPACE } from '../api/well-known-keys.js';
 import { loadKubeConfig, makeClient } from '../kube/client-config.js';
+import type { KubeClient } from '../kube/kube-client.js';
 import { KubeMetrics } from '../kube/metrics.js';
-import { Manager } from '../kube/manager.js';
-import { parseFeatureGates } from '../api/feature-gates.js';
-import { startAdmissionServer } from '../coordinator/admission/index.js';
-import { registerImagePullControllers } from '../coordinator/imagepulljob/index.js';
+import { Manager, type ManagerOptions } from '../kube/manager.js';
 import { VERSION } from '../api/version.js';
-import { buildAgent } from '../agent/index.js';
 
 export interface RoleFlags {
   kubeconfig?: string;
@@ -47,6 +42,12 @@ export interface RoleFlags {
 
 export interface RoleEnv {
   inClusterHost: string | undefined;
+  /** KUBERNETES_SERVICE_PORT. */
+  inClusterPort?: string | undefined;
+  /** KUBECONFIG. */
+  kubeconfig?: string | undefined;
+  /** HOME, for ~/.kube/config. */
+  home?: string | undefined;
   podName: string | undefined;
   nodeName: string | undefined;
 }
@@ -58,14 +59,21 @@ export interface BuiltRole {
   run(signal: AbortSignal): Promise<void>;
 }
 
-export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: RoleEnv, log: Logger): BuiltRole {
-  if (role === 'agent' && !(flags.nodeName || env.nodeName)) {
-    throw new KruiseError('the agent needs its node: pass --node-name or set NODE_NAME (the DaemonSet sets it from spec.nodeName)', { reason: 'Invalid', fieldPath: '--node-name' });
-  }
-  const kubeConfig = loadKubeConfig({
+/** What every role runs on: one client to the API server, its metrics and the registry /metrics serves. */
+export interface RoleRuntime {
+  client: KubeClient;
+  metrics: KubeMetrics;
+  registry: Registry;
+}
+
+export async function buildRuntime(role: 'coordinator' | 'agent', flags: RoleFlags, env: RoleEnv): Promise<RoleRuntime> {
+  const kubeConfig = await loadKubeConfig({
     ...(flags.kubeconfig ? { kubeconfigPath: flags.kubeconfig } : {}),
     ...(flags.context ? { context: flags.context } : {}),
     ...(env.inClusterHost ? { inClusterHost: env.inClusterHost } : {}),
+    ...(env.inClusterPort ? { inClusterPort: env.inClusterPort } : {}),
+    ...(env.kubeconfig ? { kubeconfigEnv: env.kubeconfig } : {}),
+    ...(env.home ? { homeDir: env.home } : {}),
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -75,21 +83,15 @@ export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: 
     ...(flags.kubeApiQps !== undefined ? { qps: flags.kubeApiQps } : {}),
     ...(flags.kubeApiBurst !== undefined ? { burst: flags.kubeApiBurst } : {}),
   });
-  const gates = parseFeatureGates(flags.featureGates ?? '');
-  const identity = role === 'agent'
-    ? `${flags.nodeName ?? env.nodeName}`
-    : `${env.podName ?? hostname()}_${randomBytes(4).toString('hex')}`;
-  // The agent's CRI runtime is discovered when it runs, never at build time: a late runtime must not crash-loop it.
-  const agent = role === 'agent'
-    ? buildAgent({
-      nodeName: identity, logger: log.child({ role, identity }),
-      ...(flags.maxConcurrentPulls !== undefined ? { maxConcurrentPulls: flags.maxConcurrentPulls } : {}),
-      ...(flags.criEndpoint ? { criEndpoint: flags.criEndpoint } : {}),
-      ...(flags.hostRoot ? { hostRoot: flags.hostRoot } : {}),
-    })
-    : undefined;
-  const manager = new Manager({
-    client, metrics, registry, logger: log.child({ role, identity }),
+  return { client, metrics, registry };
+}
+
+export function makeManager(
+  role: 'coordinator' | 'agent', rt: RoleRuntime, flags: RoleFlags, identity: string, log: Logger,
+  controllers: ManagerOptions['controllers'],
+): Manager {
+  return new Manager({
+    client: rt.client, metrics: rt.metrics, registry: rt.registry, logger: log.child({ role, identity }),
     component: `kruise-ts-${role}`,
     healthPort: flags.healthPort,
     // Agents run one per node and never compete; the coordinator runs leader-elected.
@@ -99,33 +101,12 @@ export function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: 
       name: flags.leaderElectionId ?? 'kruise-ts-coordinator',
       identity,
     },
-    // The ImagePullJob and NodeImage controllers run only with KruiseDaemon on (spec §0.1).
-    controllers: (ctx) => (role === 'coordinator' ? registerImagePullControllers(ctx, gates) : agent?.controllers(ctx) ?? []),
+    controllers,
   });
-  if (agent) manager.healthServer()?.addReadinessCheck('cri-runtime', agent.criReadiness);
-  let service: { namespace: string; name: string } | undefined;
-  if (flags.webhookService) {
-    const m = /^([^/]+)\/([^/]+)$/.exec(flags.webhookService);
-    if (!m) throw new KruiseError(`--webhook-service ${flags.webhookService}: expected NAMESPACE/NAME`, { reason: 'Invalid', fieldPath: '--webhook-service' });
-    service = { namespace: m[1]!, name: m[2]! };
-  }
-  const run = async (signal: AbortSignal): Promise<void> => {
-    // Every replica serves webhooks (the API server may call any of them); only the leader reconciles.
-    const admission = role === 'coordinator' && flags.webhookPort !== undefined
-      ? await startAdmissionServer({
-        port: flags.webhookPort, host: flags.webhookHost ?? '0.0.0.0', gates, client, registry, logger: log.child({ component: 'admission' }),
-        ...(flags.certDir ? { certDir: flags.certDir } : {}),
-        ...(service ? { serviceRef: service } : {}),
-        ...(flags.webhookUrlBase ? { urlBase: flags.webhookUrlBase } : {}),
-      })
-      : undefined;
-    if (admission) log.info({ port: admission.port }, 'admission webhooks serving');
-    try {
-      await manager.start(signal);
-    } finally {
-      await admission?.close(5000);
-      client.close();
-    }
-  };
-  return { manager, identity, run };
+}
+
+/** Builds a role, importing only that role's code. */
+export async function buildRole(role: 'coordinator' | 'agent', flags: RoleFlags, env: RoleEnv, log: Logger): Promise<BuiltRole> {
+  if (role === 'agent') return (await import('./agent-role.js')).buildAgentRole(flags, env, log);
+  return (await import('./coordinator-role.js')).buildCoordinatorRole(flags, env, log);
 }

@@ -1,10 +1,11 @@
 /**
- * Where a KubeConfig comes from: an explicit kubeconfig file, the in-cluster service account, or the default
+ * Where cluster access comes from: an explicit kubeconfig file, the in-cluster service account, or the default
  * kubeconfig search (KUBECONFIG, ~/.kube/config). Environment values are passed in: only cli/ reads process.env.
+ * Loading goes through our lean loader (kubeconfig-loader.ts), not client-node, which costs ~70 MiB to import.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { KruiseError } from '../api/errors.js';
 import { KubeClient, type RequestObserver } from './kube-client.js';
+import { loadClusterAccess, type ClusterAccess } from './kubeconfig-loader.js';
 
 export type Role = 'coordinator' | 'agent' | 'sandbox' | 'cli';
 
@@ -23,25 +24,27 @@ export interface KubeConfigSource {
   context?: string;
   /** KUBERNETES_SERVICE_HOST, present inside a pod. */
   inClusterHost?: string;
+  /** KUBERNETES_SERVICE_PORT. @default '443' */
+  inClusterPort?: string;
+  /** KUBECONFIG: one or more files, merged as kubectl does. */
+  kubeconfigEnv?: string;
+  /** The home directory, for ~/.kube/config. */
+  homeDir?: string;
 }
 
-export function loadKubeConfig(src: KubeConfigSource): KubeConfig {
-  const kc = new KubeConfig();
+export async function loadKubeConfig(src: KubeConfigSource): Promise<ClusterAccess> {
   try {
-    if (src.kubeconfigPath) kc.loadFromFile(src.kubeconfigPath);
-    else if (src.inClusterHost) kc.loadFromCluster();
-    else kc.loadFromDefault();
+    return await loadClusterAccess({
+      ...(src.kubeconfigPath ? { kubeconfigPath: src.kubeconfigPath } : {}),
+      ...(src.context ? { context: src.context } : {}),
+      ...(src.kubeconfigEnv ? { kubeconfigEnv: src.kubeconfigEnv } : {}),
+      ...(src.homeDir ? { homeDir: src.homeDir } : {}),
+      ...(src.inClusterHost ? { inCluster: { host: src.inClusterHost, ...(src.inClusterPort ? { port: src.inClusterPort } : {}) } } : {}),
+    });
   } catch (e) {
+    if (KruiseError.is(e)) throw e;
     throw new KruiseError(`cannot load the kubeconfig${src.kubeconfigPath ? ` ${src.kubeconfigPath}` : ''}: ${(e as Error).message}`, { reason: 'BadRequest', cause: e });
   }
-  if (src.context) {
-    if (!kc.getContextObject(src.context)) throw new KruiseError(`context ${JSON.stringify(src.context)} not found in the kubeconfig`, { reason: 'NotFound' });
-    kc.setCurrentContext(src.context);
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new KruiseError('the kubeconfig has no current cluster: pass --kubeconfig, or run inside a pod', { reason: 'BadRequest' });
-  }
-  return kc;
 }
 
 export function userAgent(version: string, role: Role): string {
@@ -49,7 +52,7 @@ export function userAgent(version: string, role: Role): string {
 }
 
 export interface ClientOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: ClusterAccess;
   role: Role;
   version: string;
   qps?: number;

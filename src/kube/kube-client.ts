@@ -1,10 +1,9 @@
 /**
  * The one HTTP boundary to the Kubernetes API for our controllers and agents. Credentials and TLS come from a
- * client-node KubeConfig (kubeconfig file, in-cluster service account, or the sandbox); requests go over a
+ * ClusterAccess (our lean kubeconfig loader, or a client-node KubeConfig in tests and the sandbox); requests go over a
  * keep-alive node:https agent, are rate limited (QPS/burst), carry our user agent, are bounded in time, and
  * fail with KubeApiError carrying the Status reason and code. Watches stream newline-delimited events.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import type { KubeObject } from '../api/meta.js';
@@ -12,6 +11,7 @@ import { KubeApiError, networkError } from './kube-api-error.js';
 import type { ResourceRef } from './resource-ref.js';
 import { collectionPath, objectPath } from './resource-ref.js';
 import { TokenBucket } from './token-bucket.js';
+import type { ClusterAccess } from './kubeconfig-loader.js';
 
 export type PatchType = 'merge' | 'json' | 'strategic';
 
@@ -26,7 +26,8 @@ export interface RequestObserver {
 }
 
 export interface KubeClientOptions {
-  kubeConfig: KubeConfig;
+  /** Where the server, TLS and credentials come from (client-node's KubeConfig satisfies it too). */
+  kubeConfig: ClusterAccess;
   /** Sustained requests per second. */
   qps: number;
   /** Requests allowed at once above the sustained rate. */
@@ -92,7 +93,7 @@ export interface DeleteOptions {
   signal?: AbortSignal;
 }
 
-/** How long the TLS/auth options from the KubeConfig are reused before asking it again (tokens rotate). */
+/** How long the TLS/auth options from the ClusterAccess are reused before asking it again (tokens rotate). */
 const AUTH_REFRESH_MS = 60_000;
 const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
@@ -140,6 +141,8 @@ export class KubeClient {
     const url = this.url(spec.path, spec.query);
     const payload = spec.body === undefined ? undefined : Buffer.from(typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body));
     const headers: Record<string, string> = {
+      // client-node puts basic auth in `auth` rather than a header.
+      ...(auth.auth ? { Authorization: `Basic ${Buffer.from(auth.auth).toString('base64')}` } : {}),
       ...(auth.headers as Record<string, string> | undefined),
       'User-Agent': this.o.userAgent,
       Accept: 'application/json',
@@ -151,7 +154,10 @@ export class KubeClient {
       const req = requestFn(url, {
         method: spec.method,
         agent: this.agent as Agent,
-        ...(url.protocol === 'https:' ? { ca: auth.ca, cert: auth.cert, key: auth.key, rejectUnauthorized: auth.rejectUnauthorized ?? true } : {}),
+        ...(url.protocol === 'https:' ? {
+          ca: auth.ca, cert: auth.cert, key: auth.key, rejectUnauthorized: auth.rejectUnauthorized ?? true,
+          ...(auth.servername ? { servername: auth.servername } : {}),
+        } : {}),
         headers,
         ...(spec.signal ? { signal: spec.signal } : {}),
       }, (res) => {

@@ -1,6 +1,6 @@
 /**
  * The sandbox's ImagePullJob pipeline (issue 7), wired as on a cluster but in one process:
- * - the coordinator's ImagePullJob and NodeImage controllers in one `Manager` (no leader election: there is one
+ * - the coordinator's ImagePullJob and NodeImage controllers (and the SidecarSet and CloneSet controllers) in one `Manager` (no leader election: there is one
  *   sandbox process), with the coordinator's own client, as `kruise-ts coordinator` runs them (cli/runtime-role.ts);
  * - one agent image puller (`ImagePullerController`) per emulated node, on that node's `CriApi` (the very client its
  *   pod lifecycle uses), with `maxConcurrentPulls` as `kruise-ts agent --max-concurrent-pulls`.
@@ -19,7 +19,7 @@
  * server and the nodes' runtimes are still there — then the coordinator. The caller stops the nodes after.
  */
 import { setMaxListeners } from 'node:events';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { ClusterAccess } from '../kube/kubeconfig-loader.js';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -34,6 +34,11 @@ import { VERSION } from '../api/version.js';
 import {
   registerImagePullControllers, type ImagePullControllersOptions,
 } from '../coordinator/imagepulljob/register-controllers.js';
+import { registerCloneSetControllers } from '../coordinator/cloneset/register-controllers.js';
+import type { CloneSetControllerOptions } from '../coordinator/cloneset/cloneset-controller.js';
+import {
+  registerSidecarSetController, type SidecarSetControllerOptions,
+} from '../coordinator/sidecarset/sidecarset-controller.js';
 import { makeClient } from '../kube/client-config.js';
 import { EventRecorder } from '../kube/events/index.js';
 import { InformerFactory } from '../kube/informer/informer-factory.js';
@@ -52,7 +57,7 @@ export interface AgentNode {
 
 export interface SandboxImagePullOptions {
   /** The sandbox's kubeconfig; the coordinator and the agents each get their own client from it. */
-  kubeConfig: KubeConfig;
+  kubeConfig: ClusterAccess;
   gates: Pick<FeatureGates, 'enabled'>;
   /** The nodes at start; more come through `addAgent`. */
   nodes: readonly AgentNode[];
@@ -61,6 +66,10 @@ export interface SandboxImagePullOptions {
   maxConcurrentPulls?: number;
   /** Coordinator tuning (tests shorten its timeouts). */
   coordinator?: ImagePullControllersOptions;
+  /** SidecarSet controller tuning. */
+  sidecarSet?: SidecarSetControllerOptions;
+  /** CloneSet controller tuning. */
+  cloneSet?: CloneSetControllerOptions;
   /** Agent tuning (tests shorten backoff and write pacing). */
   agent?: Pick<ImagePullerControllerOptions, 'backoff' | 'jitter' | 'statusWriter' | 'resyncMs' | 'secretTtlMs'>;
   /** Agent starts and stops at once (sandbox start and close). @default 16 */
@@ -77,7 +86,7 @@ export interface SandboxAgent {
 }
 
 export interface SandboxImagePull {
-  /** The coordinator's Manager; undefined with `KruiseDaemon` off. */
+  /** The coordinator's Manager (ImagePullJob/NodeImage controllers only with `KruiseDaemon` on; SidecarSet always). */
   readonly coordinator: Manager | undefined;
   /** Whether agents run (`KruiseDaemon` on). */
   readonly enabled: boolean;
@@ -157,14 +166,16 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     qps: Math.max(100, 2 * nodeCount), burst: Math.max(200, 4 * nodeCount),
   });
   const registry = new Registry();
-  const coordinator = enabled
-    ? new Manager({
-      client: coordinatorClient, metrics: new KubeMetrics(registry), registry,
-      logger: o.logger.child({ role: 'coordinator' }), component: 'kruise-ts-coordinator', leaderElection: false,
-      controllers: (ctx) => registerImagePullControllers(ctx, o.gates, o.coordinator),
-    })
-    : undefined;
-  const coordinatorDone = coordinator?.start(stopAll.signal).catch((e: unknown) => {
+  // The SidecarSet controller has no gate (spec §0.1), so the coordinator runs even with KruiseDaemon off.
+  const coordinator = new Manager({
+    client: coordinatorClient, metrics: new KubeMetrics(registry), registry,
+    logger: o.logger.child({ role: 'coordinator' }), component: 'kruise-ts-coordinator', leaderElection: false,
+    controllers: (ctx) => [
+      ...registerImagePullControllers(ctx, o.gates, o.coordinator), ...registerSidecarSetController(ctx, o.sidecarSet),
+      ...registerCloneSetControllers(ctx, o.gates, o.cloneSet),
+    ],
+  });
+  const coordinatorDone = coordinator.start(stopAll.signal).catch((e: unknown) => {
     log.error({ err: e }, 'coordinator stopped unexpectedly');
   });
 
@@ -275,8 +286,7 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     coordinator,
     enabled,
     async ready(signal?: AbortSignal): Promise<void> {
-      if (!enabled) return;
-      await Promise.all([synced(signal), coordinator?.informers.waitForSync(signal)]);
+      await Promise.all([enabled ? synced(signal) : undefined, coordinator.informers.waitForSync(signal)]);
     },
     agent(nodeName: string): SandboxAgent | undefined {
       const slot = agents.get(nodeName);

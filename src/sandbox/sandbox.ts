@@ -13,8 +13,8 @@ import type { FeatureGates } from '../api/feature-gates.js';
 import type { KubeObject } from '../api/meta.js';
 import { ApiServer } from './apiserver/api-server.js';
 import { createSandboxPki } from './apiserver/pki.js';
-import { renderKubeconfig, writeKubeconfig } from './kubeconfig.js';
-import { KubeConfig } from '@kubernetes/client-node';
+import { writeKubeconfig } from './kubeconfig.js';
+import { LeanKubeConfig } from '../kube/kubeconfig-loader.js';
 import { Registry } from 'prom-client';
 import { startAdmissionServer, type AdmissionServer } from '../coordinator/admission/index.js';
 import { makeClient } from '../kube/client-config.js';
@@ -128,8 +128,10 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     }
     await apiServer.idle();
     const kubeconfig = { server: apiServer.url, caCertPem: pki.caCertPem, token };
-    const kc = new KubeConfig();
-    kc.loadFromString(renderKubeconfig(kubeconfig));
+    // The same access the written kubeconfig gives, without parsing it back or loading client-node.
+    const kc = new LeanKubeConfig('kruise-ts-sandbox', {
+      server: kubeconfig.server, caData: Buffer.from(kubeconfig.caCertPem).toString('base64'), insecureSkipTlsVerify: false,
+    }, { token }, 'default');
     client = makeClient({ kubeConfig: kc, role: 'sandbox', version: VERSION });
     // The coordinator's webhooks, registered with url clientConfigs, so deletion protection and CR validation
     // behave as on a cluster.
