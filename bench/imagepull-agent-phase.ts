@@ -9,7 +9,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +20,30 @@ import { ask, exited, forkHelper } from './child-ipc.js';
 import { BenchClient, openWatch, type Target } from './http-client.js';
 import { ProcSampler, type ProcReading } from './proc-sampler.js';
 import { ratio, round } from './stats.js';
+
+
+/** The repository root: the nearest ancestor of this file with a package.json. */
+function repoRootOfBench(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('no package.json above the benchmark script');
+    dir = up;
+  }
+  return dir;
+}
+
+/** NODE_OPTIONS of the agent container in deploy/agent/daemonset.yaml: the bench runs the agent as deployed. */
+function daemonSetNodeOptions(repoRoot: string): string {
+  const ds = parseYaml(readFileSync(join(repoRoot, 'deploy/agent/daemonset.yaml'), 'utf8')) as {
+    spec?: { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } };
+  };
+  for (const c of ds.spec?.template?.spec?.containers ?? []) {
+    const v = (c.env ?? []).find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if (v !== undefined) return v;
+  }
+  return '';
+}
 
 export interface AgentPhaseOptions {
   /** Images on the NodeImage (one tag each). @default 100 */
@@ -42,7 +69,7 @@ const MIB = 2 ** 20;
 
 export interface AgentPhaseResult {
   options: AgentPhaseOptions;
-  /** Extra node flags from BENCH_AGENT_NODE_ARGS (experiments; empty in recorded runs). */
+  /** Node flags: the DaemonSet's NODE_OPTIONS, or BENCH_AGENT_NODE_ARGS in experiments. */
   agentNodeArgs: string[];
   /** BENCH_AGENT_ENTRY when set (experiments; absent in recorded runs). */
   agentEntry?: string;
@@ -209,7 +236,9 @@ export async function runAgentPhase(o: AgentPhaseOptions, log: Log): Promise<Age
     // Experiments only, recorded with the result: BENCH_AGENT_ENTRY runs another entry point with the same flags
     // (a trimmed build), BENCH_AGENT_NODE_ARGS adds V8 flags (--max-semi-space-size=1). Recorded runs set neither.
     const mainJs = process.env['BENCH_AGENT_ENTRY'] ?? fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-    const nodeArgs = (process.env['BENCH_AGENT_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+    // The agent runs with the V8 flags deploy/agent/daemonset.yaml gives it (NODE_OPTIONS there), unless an
+    // experiment overrides them.
+    const nodeArgs = (process.env['BENCH_AGENT_NODE_ARGS'] ?? daemonSetNodeOptions(repoRootOfBench())).split(' ').filter((a) => a !== '');
     const args = [...nodeArgs, mainJs, 'agent', '--kubeconfig', ready.kubeconfigPath, '--node-name', NODE_NAME, '--cri-endpoint', served.address, '--health-port', '0', '--log-level', 'warn'];
     spawnedAt = performance.now();
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
