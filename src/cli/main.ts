@@ -137,7 +137,7 @@ for (const role of ['coordinator', 'agent'] as const) {
   const cmd = program.command(role)
     .description(role === 'agent'
       ? 'node agent: pulls the images of its NodeImage through the CRI runtime (sidecar hot-upgrade swap to come)'
-      : 'controllers and admission webhooks, leader-elected (no controllers yet)')
+      : 'controllers (CloneSet, SidecarSet, ImagePullJob, NodeImage) and admission webhooks, leader-elected')
     .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster service account, else KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
     .addOption(new Option('--kube-api-qps <qps>', 'sustained requests per second to the API server').default(rate.qps).argParser(parsePositiveNumber))
