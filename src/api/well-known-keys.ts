@@ -114,3 +114,10 @@ export function sidecarSetVersionAnnotation(containerName: string): string {
 export function sidecarSetVersionAltAnnotation(containerName: string): string {
   return SIDECARSET_VERSION_ALT_ANNOTATION_PREFIX + containerName;
 }
+
+/**
+ * kruise-ts's own: the coordinator's request to the agent on a pod's node to hot-swap sidecars (JSON
+ * `{sidecarSet, resourceVersion, sidecars: [{name, image, emptyImage}]}`); the agent removes it when done.
+ * Format and contract: src/coordinator/sidecarset/hot-upgrade-request.ts.
+ */
+export const SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION = 'kruise-ts.io/sidecarset-hot-upgrade-request';

@@ -9,6 +9,7 @@ import { imagePullJobMutatingHandler, imagePullJobValidatingHandler } from './im
 import type { AdmissionLookups } from './lookups.js';
 import type { DeletionDenialRecorder } from './metrics.js';
 import { nodeImageMutatingHandler, nodeImageValidatingHandler } from './nodeimage-webhook.js';
+import { podMutatingHandler } from './pod-webhook.js';
 import { sidecarSetMutatingHandler, sidecarSetValidatingHandler } from './sidecarset-webhook.js';
 import type { AdmissionHandler } from './types.js';
 import { WEBHOOKS, type HandlerKey } from './webhook-configurations.js';
@@ -31,6 +32,7 @@ export function buildHandlers(o: RouteOptions): Record<HandlerKey, AdmissionHand
     'nodeimage-validating': nodeImageValidatingHandler(o.gates),
     'sidecarset-mutating': sidecarSetMutatingHandler(o.sidecarSetHashAnnotations ? { hashAnnotations: o.sidecarSetHashAnnotations } : {}),
     'sidecarset-validating': sidecarSetValidatingHandler(o.lookups),
+    'pod-mutating': podMutatingHandler({ gates: o.gates, lookups: o.lookups }),
     'namespace-deletion': namespaceDeletionHandler(dp),
     'crd-deletion': crdDeletionHandler(dp),
     'workload-deletion': workloadDeletionHandler(dp),

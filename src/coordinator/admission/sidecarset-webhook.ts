@@ -2,15 +2,16 @@
  * SidecarSet webhooks (spec §7.1): `/mutate-apps-kruise-io-v1alpha1-sidecarset` applies `defaultSidecarSet` on
  * CREATE and UPDATE (and, when given, stamps the hash annotations); `/validate-apps-kruise-io-v1alpha1-sidecarset`
  * validates the set and its conflicts with every other SidecarSet (listed per request), denying with **500** and
- * the aggregated field errors, as upstream does.
+ * the aggregated field errors, as upstream does. On UPDATE it also warns about changes existing Pods cannot
+ * receive (../sidecarset/update-warnings.ts).
  *
- * Known gap: the `kruise.io/sidecarset-hash` / `-without-image` annotations need Go struct-field-order JSON for
- * byte parity with OpenKruise; that belongs to the SidecarSet controller's code and is plugged in through
- * `SidecarSetWebhookOptions.hashAnnotations` when it lands. Without it the webhook stamps nothing.
+ * The `kruise.io/sidecarset-hash` / `-without-image` annotations come through `SidecarSetWebhookOptions.hashAnnotations`
+ * (`startAdmissionServer` passes ../sidecarset's `sidecarSetHashAnnotations`); without it the webhook stamps nothing.
  */
 import {
   defaultSidecarSet, validateSidecarSet, validateSidecarSetConflicts, type SidecarSet,
 } from '../../api/index.js';
+import { sidecarSetUpdateWarnings } from '../sidecarset/update-warnings.js';
 import type { AdmissionLookups } from './lookups.js';
 import { allowed, fieldErrorsDenied, patched, withDecode } from './responses.js';
 import { decodeObject, type AdmissionHandler } from './types.js';
@@ -37,6 +38,8 @@ export function sidecarSetValidatingHandler(lookups: Pick<AdmissionLookups, 'lis
     const errs = validateSidecarSet(set, old);
     const others = (await lookups.listSidecarSets(ctx.signal)).filter((s) => s.metadata.name !== set.metadata.name);
     errs.push(...validateSidecarSetConflicts(set, others));
-    return errs.length > 0 ? fieldErrorsDenied(500, errs) : allowed();
+    // Changes existing Pods cannot receive are accepted, with a warning (spec README "Hot upgrade", upstream #855).
+    const warnings = old ? sidecarSetUpdateWarnings(old, set) : [];
+    return errs.length > 0 ? fieldErrorsDenied(500, errs, warnings) : allowed(warnings);
   });
 }

@@ -12,12 +12,16 @@
  *   `kubernetes.io/metadata.name` label every namespace has since Kubernetes 1.21; where it is missing, as in the
  *   sandbox, nothing is skipped). For a Namespace object the selector is its own labels, so those two namespaces
  *   are not protected themselves;
- * - the CloneSet validator handles DELETE with no objectSelector, as upstream.
+ * - the CloneSet validator handles DELETE with no objectSelector, as upstream;
+ * - the Pod injection webhook `mpod.kb.io` (spec §7.2) is CREATE only and failurePolicy Ignore (upstream's helm
+ *   default `webhookConfiguration.failurePolicy.pods`): a coordinator that is down must not stop Pods from being
+ *   created, they are then created without sidecars. Its namespaceSelector also leaves out namespaces labelled
+ *   `control-plane`, as upstream's does.
  */
 import { stringify } from 'yaml';
 import {
-  DELETION_PROTECTION_ALWAYS, DELETION_PROTECTION_CASCADING, DELETION_PROTECTION_LABEL, SYSTEM_NAMESPACE,
-  type KubeObject, type LabelSelector,
+  CONTROL_PLANE_LABEL, DELETION_PROTECTION_ALWAYS, DELETION_PROTECTION_CASCADING, DELETION_PROTECTION_LABEL, SYSTEM_NAMESPACE,
+  type KubeObject, type LabelSelector, type LabelSelectorRequirement,
 } from '../../api/index.js';
 
 export const MUTATING_CONFIGURATION_NAME = 'kruise-ts-mutating-webhook-configuration';
@@ -44,6 +48,7 @@ export type HandlerKey =
   | 'imagepulljob-mutating' | 'imagepulljob-validating'
   | 'nodeimage-mutating' | 'nodeimage-validating'
   | 'sidecarset-mutating' | 'sidecarset-validating'
+  | 'pod-mutating'
   | 'namespace-deletion' | 'crd-deletion' | 'workload-deletion' | 'always-only-deletion'
   | 'protection-label-warning';
 
@@ -65,6 +70,8 @@ export interface WebhookSpec {
   objectSelector?: LabelSelector;
   /** Skip kube-system and the system namespace. */
   skipSystemNamespaces?: boolean;
+  /** More namespaceSelector requirements, after the system-namespace one. */
+  namespaceExpressions?: LabelSelectorRequirement[];
 }
 
 const KRUISE = { apiGroups: ['apps.kruise.io'], apiVersions: ['v1alpha1'] };
@@ -96,6 +103,12 @@ export const WEBHOOKS: readonly WebhookSpec[] = Object.freeze([
   kruise('vimagepulljob.kb.io', '/validate-apps-kruise-io-v1alpha1-imagepulljob', false, 'imagepulljob-validating', 'imagepulljobs'),
   kruise('vnodeimage.kb.io', '/validate-apps-kruise-io-v1alpha1-nodeimage', false, 'nodeimage-validating', 'nodeimages'),
   kruise('vsidecarset.kb.io', '/validate-apps-kruise-io-v1alpha1-sidecarset', false, 'sidecarset-validating', 'sidecarsets'),
+  {
+    name: 'mpod.kb.io', path: '/mutate-pod', mutating: true, handler: 'pod-mutating',
+    rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'] }],
+    failurePolicy: 'Ignore', timeoutSeconds: 10, skipSystemNamespaces: true,
+    namespaceExpressions: [{ key: CONTROL_PLANE_LABEL, operator: 'DoesNotExist' }],
+  },
   deletion('vnamespace.kb.io', '/validate-namespace', 'namespace-deletion', '', ['v1'], 'namespaces'),
   deletion('vcustomresourcedefinition.kb.io', '/validate-customresourcedefinition', 'crd-deletion', 'apiextensions.k8s.io',
     ['v1', 'v1beta1'], 'customresourcedefinitions'),
@@ -153,14 +166,16 @@ function clientConfig(spec: WebhookSpec, o: BuildConfigurationsOptions): Record<
 
 function webhookEntry(spec: WebhookSpec, o: BuildConfigurationsOptions): Record<string, unknown> {
   const systemNamespaces = o.systemNamespaces ?? ['kube-system', SYSTEM_NAMESPACE];
+  const namespaceExpressions: LabelSelectorRequirement[] = [
+    ...(spec.skipSystemNamespaces ? [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn' as const, values: [...systemNamespaces] }] : []),
+    ...structuredClone(spec.namespaceExpressions ?? []),
+  ];
   return {
     name: spec.name,
     admissionReviewVersions: ['v1'],
     clientConfig: clientConfig(spec, o),
     failurePolicy: spec.failurePolicy,
-    ...(spec.skipSystemNamespaces
-      ? { namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...systemNamespaces] }] } }
-      : {}),
+    ...(namespaceExpressions.length > 0 ? { namespaceSelector: { matchExpressions: namespaceExpressions } } : {}),
     ...(spec.objectSelector ? { objectSelector: structuredClone(spec.objectSelector) } : {}),
     rules: spec.rules.map((r) => ({ ...structuredClone(r), scope: '*' })),
     sideEffects: 'None',
