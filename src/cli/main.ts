@@ -15,6 +15,7 @@ import { CLIENT_RATE_DEFAULTS } from '../kube/client-config.js';
 import type { RoleFlags } from './runtime-role.js';
 import { addCriCommands } from './cri-commands.js';
 import { addGetCommands } from './get-imagepulljobs.js';
+import { addRolloutCommands } from './rollout.js';
 import { VERSION } from '../api/version.js';
 
 function parsePort(value: string): number {
@@ -192,6 +193,9 @@ addCriCommands(program, { out: (t) => process.stdout.write(t), fail });
 addGetCommands(program, {
   out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), fail,
   exit: (code) => process.exit(code), stdout: process.stdout,
+});
+addRolloutCommands(program, {
+  out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), fail, exit: (code) => process.exit(code),
 });
 
 await program.parseAsync(process.argv);

@@ -14,7 +14,8 @@ import type { CloneSet } from '../../src/api/cloneset-types.js';
 import { sandboxFeatureGates } from '../../src/api/feature-gates.js';
 import type { Pod } from '../../src/api/pod-types.js';
 import {
-  CLONESET_INSTANCE_ID_LABEL, CONTROLLER_REVISION_HASH_LABEL, LIFECYCLE_STATE_LABEL, POD_DELETION_COST_ANNOTATION,
+  CLONESET_INSTANCE_ID_LABEL, CONTROLLER_REVISION_HASH_LABEL, INPLACE_UPDATE_GRACE_ANNOTATION, LIFECYCLE_STATE_LABEL,
+  POD_DELETION_COST_ANNOTATION,
 } from '../../src/api/well-known-keys.js';
 import { shortHash } from '../../src/coordinator/cloneset/index.js';
 import type { KubeObject } from '../../src/api/meta.js';
@@ -192,6 +193,61 @@ describe('CloneSet end to end in the sandbox (built-in runtime)', () => {
     assert.equal(byImage('nginx:1.25'), 2);
     assert.equal(cs.status!.currentRevision, oldRev, 'currentRevision stays while partition holds pods back');
     assert.equal(pods.filter((p) => p.metadata.labels![CONTROLLER_REVISION_HASH_LABEL] === shortHash(oldRev)).length, 2);
+  });
+
+  it('should hold each pod not ready for the 2 s grace period before changing its image in place', async () => {
+    const GRACE_S = 2;
+    const IMAGE = 'nginx:1.27';
+    const list = await sandbox.client.list(resources.pods, { namespace: NS, labelSelector: `app=${NAME}` });
+    const oldRev = (await getCs()).status!.updateRevision!;
+    // Per pod: when the watch first saw it not ready with its old image, and when it first saw the new image.
+    const notReadyBeforeImage = new Map<string, number>();
+    const imageChangedAt = new Map<string, number>();
+    const graceStartedAt = new Map<string, number>();
+    const watchAbort = new AbortController();
+    const watching = (async () => {
+      try {
+        for await (const ev of sandbox.client.watch<KubeObject>(resources.pods, {
+          namespace: NS, labelSelector: `app=${NAME}`, resourceVersion: list.metadata?.resourceVersion ?? '', signal: watchAbort.signal,
+        })) {
+          if (ev.type !== 'MODIFIED') continue;
+          const p = ev.object as unknown as Pod;
+          const name = p.metadata.name!;
+          const grace = p.metadata.annotations?.[INPLACE_UPDATE_GRACE_ANNOTATION];
+          if (grace && !graceStartedAt.has(name)) graceStartedAt.set(name, Date.parse((JSON.parse(grace) as { startedAt: string }).startedAt));
+          const inPlaceReady = p.status?.conditions?.find((c) => c.type === 'InPlaceUpdateReady')?.status;
+          if (p.spec.containers[0]!.image !== IMAGE) {
+            if (inPlaceReady === 'False' && !isReady(p) && !notReadyBeforeImage.has(name)) notReadyBeforeImage.set(name, Date.now());
+          } else if (!imageChangedAt.has(name)) {
+            imageChangedAt.set(name, Date.now());
+          }
+        }
+      } catch (e) {
+        if (!watchAbort.signal.aborted) throw e;
+      }
+    })();
+
+    await patchCs({ spec: {
+      updateStrategy: { partition: 0, maxUnavailable: 5, inPlaceUpdateStrategy: { gracePeriodSeconds: GRACE_S } },
+      template: { spec: { containers: [{ name: 'nginx', image: IMAGE, ports: [{ containerPort: 80 }] }] } },
+    } });
+    const { pods } = await waitConverged(5, 'the in-place update with a grace period to finish', 60_000,
+      (c, ps) => c.status?.updateRevision !== oldRev && c.status?.currentRevision === c.status?.updateRevision
+        && ps.every((p) => p.spec.containers[0]!.image === IMAGE && p.metadata.labels![LIFECYCLE_STATE_LABEL] === 'Normal'));
+    watchAbort.abort();
+    await watching;
+
+    for (const p of pods) {
+      const name = p.metadata.name!;
+      assert.equal(p.metadata.annotations?.[INPLACE_UPDATE_GRACE_ANNOTATION], undefined, `${name}: grace annotation removed`);
+      const notReady = notReadyBeforeImage.get(name);
+      const changed = imageChangedAt.get(name);
+      const started = graceStartedAt.get(name);
+      assert.ok(notReady !== undefined, `${name}: seen not ready (InPlaceUpdateReady=False) with its old image`);
+      assert.ok(changed !== undefined && started !== undefined, `${name}: grace annotation and image change seen`);
+      assert.ok(notReady < changed, `${name}: not ready before the image changed`);
+      assert.ok(changed - started >= GRACE_S * 1000, `${name}: image changed ${changed - started} ms after the update started`);
+    }
   });
 
   it('should recreate pods with ReCreate, with one PVC per instance id that goes with its pod', async () => {

@@ -6,7 +6,7 @@
  * 4. Scale (scale-executor.ts); only when it wrote nothing, Update (update-executor.ts) — scale before update;
  * 5. status through `/status` when it changed (status-writer.ts), FailedScale/FailedUpdate on errors;
  * 6. names of vanished Pods are pruned from `scaleStrategy.podsToDelete`;
- * 7. requeue when a ready Pod becomes available after minReadySeconds.
+ * 7. requeue when a ready Pod becomes available after minReadySeconds, or an in-place update grace period ends.
  *
  * Event handlers only clear expectations and enqueue the owning CloneSet's key. Pods are found through the
  * informer's controller-uid index.
@@ -156,6 +156,7 @@ export class CloneSetReconciler implements Reconciler {
     let scaleError: unknown;
     let updateError: unknown;
     let scale: ScaleResult | undefined;
+    let graceRequeueMs: number | undefined;
     try {
       scale = await syncScale(s, revs, pvcs);
     } catch (e) {
@@ -163,7 +164,7 @@ export class CloneSetReconciler implements Reconciler {
     }
     if (scale && !scale.modified) {
       try {
-        await syncUpdate(s, revs, scale.diffs);
+        graceRequeueMs = (await syncUpdate(s, revs, scale.diffs)).requeueAfterMs;
       } catch (e) {
         updateError = e;
       }
@@ -180,7 +181,8 @@ export class CloneSetReconciler implements Reconciler {
 
     if (scaleError !== undefined) throw scaleError;
     if (updateError !== undefined) throw updateError;
-    const requeueAfterMs = minReadyRequeueMs(cs, pods, now);
+    const waits = [minReadyRequeueMs(cs, pods, now), graceRequeueMs].filter((ms): ms is number => ms !== undefined);
+    const requeueAfterMs = waits.length > 0 ? Math.min(...waits) : undefined;
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 

@@ -179,3 +179,50 @@ export function inPlaceUpdateCompleted(pod: Pod): InPlaceCompletion {
   if (pending.size > 0) return { completed: false, reason: `not found statuses of containers ${[...pending].sort().join(',')}` };
   return { completed: true };
 }
+
+/**
+ * The value of `apps.kruise.io/inplace-update-grace` while `inPlaceUpdateStrategy.gracePeriodSeconds` runs
+ * (§4.7): the images still to patch, for which revision, and when the update started. `startedAt` has
+ * milliseconds because the state annotation's `updateTimestamp` has whole seconds, which would end the grace up
+ * to a second early. (Upstream stores its whole update spec here and times the grace from `updateTimestamp`.)
+ */
+export interface InPlaceUpdateGrace {
+  revision: string;
+  containerImages: Record<string, string>;
+  startedAt: string;
+}
+
+export function inPlaceUpdateGraceValue(revision: string, containerImages: Readonly<Record<string, string>>, now: number): string {
+  const grace: InPlaceUpdateGrace = { revision, containerImages: { ...containerImages }, startedAt: new Date(now).toISOString() };
+  return JSON.stringify(grace);
+}
+
+/** Parses the grace annotation; undefined when absent or empty, an error text when unusable. */
+export function readInPlaceUpdateGrace(pod: Pod): InPlaceUpdateGrace | { error: string } | undefined {
+  const raw = pod.metadata.annotations?.[INPLACE_UPDATE_GRACE_ANNOTATION];
+  if (raw === undefined || raw === '') return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  if (!isObject(v as JsonValue)) return { error: 'grace is not an object' };
+  const o = v as JsonObject;
+  const images = o['containerImages'];
+  if (typeof o['revision'] !== 'string' || !isObject(images) || !Object.values(images).every((x) => typeof x === 'string')) {
+    return { error: 'grace needs a revision and containerImages' };
+  }
+  return { revision: o['revision'], containerImages: images as Record<string, string>, startedAt: typeof o['startedAt'] === 'string' ? o['startedAt'] : '' };
+}
+
+/**
+ * Epoch ms at which the grace ends: start + the CloneSet's current `gracePeriodSeconds` (as upstream, a changed
+ * value applies to Pods already waiting). Without a usable `startedAt`, `fallbackStartMs` (the state annotation's
+ * updateTimestamp) plus one second, so that the whole-second timestamp never shortens the grace.
+ */
+export function inPlaceUpdateGraceDeadlineMs(grace: InPlaceUpdateGrace, gracePeriodSeconds: number, fallbackStartMs?: number): number {
+  const started = Date.parse(grace.startedAt);
+  const start = Number.isNaN(started) ? (fallbackStartMs ?? 0) + 1000 : started;
+  return start + Math.max(gracePeriodSeconds, 0) * 1000;
+}

@@ -4,27 +4,56 @@
  * revision, in place when the change is image-only (§4.7) or by recreation (the specified-delete label; the next
  * Scale deletes and replaces the Pod under the maxUnavailable/maxSurge rules).
  *
- * Known gap: `inPlaceUpdateStrategy.gracePeriodSeconds` is not applied (images are patched at once).
+ * `inPlaceUpdateStrategy.gracePeriodSeconds` > 0 (§4.7): the update first writes InPlaceUpdateReady=False, the
+ * revision label, the state and the grace annotation with the pending images, but not the images; the refresh of
+ * a later reconcile patches them once the grace has elapsed and removes the annotation. `syncUpdate` returns when
+ * the next grace ends so the reconcile is requeued then (nothing else would wake it: the Pod does not change).
  */
+import { KruiseError } from '../../api/errors.js';
 import type { Condition } from '../../api/meta.js';
 import type { Pod } from '../../api/pod-types.js';
 import {
-  CONTROLLER_REVISION_HASH_LABEL, INPLACE_UPDATE_READY_CONDITION, INPLACE_UPDATE_STATE_ANNOTATION,
-  INPLACE_UPDATE_STATE_ANNOTATION_OLD, LIFECYCLE_STATE_LABEL, LIFECYCLE_TIMESTAMP_ANNOTATION, SPECIFIED_DELETE_LABEL,
+  CONTROLLER_REVISION_HASH_LABEL, INPLACE_UPDATE_GRACE_ANNOTATION, INPLACE_UPDATE_GRACE_ANNOTATION_OLD,
+  INPLACE_UPDATE_READY_CONDITION, INPLACE_UPDATE_STATE_ANNOTATION, INPLACE_UPDATE_STATE_ANNOTATION_OLD, LIFECYCLE_STATE_LABEL, LIFECYCLE_TIMESTAMP_ANNOTATION, SPECIFIED_DELETE_LABEL,
 } from '../../api/well-known-keys.js';
 import type { LifecycleState } from '../../api/workload-common-types.js';
 import {
   EventReason, isNotFound, mergePatch, resources, updateStatusWithRetry, updateWithRetry,
 } from '../../kube/index.js';
 import type { ExpectationDiffs } from './diffs.js';
-import { calculateInPlaceUpdateSpec, inPlaceUpdateCompleted, inPlaceUpdateStateValue } from './inplace.js';
+import {
+  calculateInPlaceUpdateSpec, inPlaceUpdateCompleted, inPlaceUpdateGraceDeadlineMs, inPlaceUpdateGraceValue,
+  inPlaceUpdateStateValue, readInPlaceUpdateGrace, readInPlaceUpdateState, type InPlaceUpdateGrace,
+} from './inplace.js';
 import { chooseUpdateCandidates } from './pod-order.js';
-import { formatTimeMs, podCondition, podLifecycleState } from './pod-state.js';
+import { formatTimeMs, parseTimeMs, podCondition, podLifecycleState } from './pod-state.js';
 import { isPodOnRevision, revisionLabelValue, type ControllerRevision } from './revision.js';
 import { patchLifecycle } from './scale-executor.js';
 import { isPodHooked, podKeyName, type CloneSetSyncContext, type PodObject, type ResolvedRevisions } from './sync-context.js';
 
 type WritablePod = PodObject;
+
+/** What `syncUpdate` asks of the reconcile. */
+export interface UpdateResult {
+  /** Reconcile again after this many ms: the soonest end of an in-place update grace period. */
+  requeueAfterMs?: number;
+}
+
+/** Collects the soonest of several wake-up times. */
+class Soonest {
+  ms: number | undefined;
+  add(ms: number): void {
+    const v = Math.max(ms, 1);
+    if (this.ms === undefined || v < this.ms) this.ms = v;
+  }
+  result(): UpdateResult {
+    return this.ms === undefined ? {} : { requeueAfterMs: this.ms };
+  }
+}
+
+function gracePeriodSeconds(s: CloneSetSyncContext): number {
+  return s.cs.spec.updateStrategy?.inPlaceUpdateStrategy?.gracePeriodSeconds ?? 0;
+}
 
 function hasInPlaceGate(pod: Pod): boolean {
   return (pod.spec.readinessGates ?? []).some((g) => g.conditionType === INPLACE_UPDATE_READY_CONDITION);
@@ -53,10 +82,29 @@ async function setInPlaceCondition(s: CloneSetSyncContext, pod: Pod, status: 'Tr
  * §3.6 step 2: returns whether a Pod was written. InPlaceUpdateReady becomes True once the in-place update
  * completed (§4.7); lifecycle Updating → Updated (hook holds) or Normal, and Updated → Normal once released.
  */
-async function refreshPods(s: CloneSetSyncContext): Promise<boolean> {
+async function refreshPods(s: CloneSetSyncContext, wake: Soonest): Promise<boolean> {
   const hook = s.cs.spec.lifecycle?.inPlaceUpdate;
   let written = false;
   for (const pod of s.pods) {
+    const grace = readInPlaceUpdateGrace(pod);
+    if (grace !== undefined) {
+      if ('error' in grace) {
+        // Which images to set is unknown: leave the Pod to the user (FailedUpdate says why) rather than guess.
+        throw new KruiseError(`pod ${podKeyName(pod)}: invalid ${INPLACE_UPDATE_GRACE_ANNOTATION} annotation: ${grace.error}`, {
+          reason: 'Invalid', fieldPath: `metadata.annotations[${INPLACE_UPDATE_GRACE_ANNOTATION}]`,
+        });
+      }
+      const state = readInPlaceUpdateState(pod);
+      const stateStart = state && !('error' in state) ? parseTimeMs(state.updateTimestamp) : undefined;
+      const deadline = inPlaceUpdateGraceDeadlineMs(grace, gracePeriodSeconds(s), stateStart);
+      if (s.now < deadline) {
+        wake.add(deadline - s.now);
+        continue;
+      }
+      await finishGracePeriod(s, pod, grace);
+      written = true;
+      continue;
+    }
     const completed = inPlaceUpdateCompleted(pod).completed;
     if (completed && hasInPlaceGate(pod) && podCondition(pod, INPLACE_UPDATE_READY_CONDITION)?.status !== 'True') {
       await setInPlaceCondition(s, pod, 'True');
@@ -74,11 +122,45 @@ async function refreshPods(s: CloneSetSyncContext): Promise<boolean> {
   return written;
 }
 
-/** The in-place update of one Pod (§4.7): InPlaceUpdateReady=False first, then images, labels and the state. */
+/** Images of `pod` with `images` (by container name) applied. */
+function withImages(pod: WritablePod, images: Readonly<Record<string, string>>): WritablePod['spec']['containers'] {
+  return pod.spec.containers.map((c) => (Object.hasOwn(images, c.name) ? { ...c, image: images[c.name]! } : c));
+}
+
+/**
+ * The grace of an in-place update has elapsed (§4.7): patch the pending images and drop the grace annotation in
+ * one write. A Pod moved off the annotation's revision meanwhile (by hand) only loses the annotation.
+ */
+async function finishGracePeriod(s: CloneSetSyncContext, pod: Pod, grace: InPlaceUpdateGrace): Promise<void> {
+  const name = podKeyName(pod);
+  let written: WritablePod;
+  try {
+    written = await updateWithRetry<WritablePod>(s.client, resources.pods, pod.metadata.namespace ?? '', name, (fresh) => {
+      if (fresh.metadata.uid !== pod.metadata.uid) return undefined;
+      const annotations = { ...(fresh.metadata.annotations ?? {}) };
+      if (annotations[INPLACE_UPDATE_GRACE_ANNOTATION] === undefined) return undefined;
+      delete annotations[INPLACE_UPDATE_GRACE_ANNOTATION];
+      delete annotations[INPLACE_UPDATE_GRACE_ANNOTATION_OLD];
+      const containers = isPodOnRevision(fresh, grace.revision) ? withImages(fresh, grace.containerImages) : fresh.spec.containers;
+      return { ...fresh, metadata: { ...fresh.metadata, annotations }, spec: { ...fresh.spec, containers } };
+    }, { signal: s.rc.signal });
+  } catch (e) {
+    if (isNotFound(e)) return;
+    throw e;
+  }
+  if (written.metadata.resourceVersion) s.expectations.expectResourceVersion(s.key, name, written.metadata.resourceVersion, s.now);
+  s.rc.logger.info({ pod: name, revision: grace.revision }, 'in-place update grace period finished');
+}
+
+/**
+ * The in-place update of one Pod (§4.7): InPlaceUpdateReady=False first, then labels, the state and either the
+ * images or, with a grace period, the grace annotation holding them. Returns the grace in ms (0 without one).
+ */
 async function updateInPlace(
   s: CloneSetSyncContext, pod: Pod, from: ControllerRevision, target: ControllerRevision,
   spec: NonNullable<ReturnType<typeof calculateInPlaceUpdateSpec>>,
-): Promise<void> {
+): Promise<number> {
+  const graceSeconds = gracePeriodSeconds(s);
   const name = podKeyName(pod);
   const targetName = target.metadata.name ?? '';
   const label = revisionLabelValue(targetName, s.gates.enabled('CloneSetShortHash'));
@@ -98,16 +180,21 @@ async function updateInPlace(
       annotations[LIFECYCLE_TIMESTAMP_ANNOTATION] = formatTimeMs(s.now);
       annotations[INPLACE_UPDATE_STATE_ANNOTATION] = inPlaceUpdateStateValue(fresh, targetName, spec.containerImages, s.now);
       delete annotations[INPLACE_UPDATE_STATE_ANNOTATION_OLD];
-      const containers = fresh.spec.containers.map((c) => (
-        Object.hasOwn(spec.containerImages, c.name) ? { ...c, image: spec.containerImages[c.name]! } : c));
+      let containers = fresh.spec.containers;
+      if (graceSeconds > 0) {
+        annotations[INPLACE_UPDATE_GRACE_ANNOTATION] = inPlaceUpdateGraceValue(targetName, spec.containerImages, s.now);
+      } else {
+        containers = withImages(fresh, spec.containerImages);
+      }
       return { ...fresh, metadata: { ...fresh.metadata, labels, annotations }, spec: { ...fresh.spec, containers } };
     }, { signal: s.rc.signal });
   } catch (e) {
     s.expectations.observeUpdate(s.key, name, label);
-    if (isNotFound(e)) return;
+    if (isNotFound(e)) return 0;
     throw e;
   }
   s.recorder.event(s.cs, 'Normal', EventReason.SuccessfulUpdatePodInPlace, `successfully update pod ${name} in-place(revision ${targetName})`);
+  return Math.max(graceSeconds, 0) * 1000;
 }
 
 async function markRecreate(s: CloneSetSyncContext, pod: Pod, target: ControllerRevision): Promise<void> {
@@ -120,12 +207,14 @@ async function markRecreate(s: CloneSetSyncContext, pod: Pod, target: Controller
 }
 
 /** §3.6. `diffs` are the ones Scale computed on the same observed state. */
-export async function syncUpdate(s: CloneSetSyncContext, revs: ResolvedRevisions, diffs: ExpectationDiffs): Promise<void> {
+export async function syncUpdate(s: CloneSetSyncContext, revs: ResolvedRevisions, diffs: ExpectationDiffs): Promise<UpdateResult> {
   const { cs } = s;
   const strategy = cs.spec.updateStrategy ?? {};
-  if (strategy.paused) return;
-  if (await refreshPods(s)) return;
-  if (diffs.updateNum === 0) return;
+  // §3.6 step 1: paused holds grace periods too; resuming changes the CloneSet, which reconciles it again.
+  if (strategy.paused) return {};
+  const wake = new Soonest();
+  if (await refreshPods(s, wake)) return wake.result();
+  if (diffs.updateNum === 0) return wake.result();
 
   const choice = chooseUpdateCandidates(cs, s.pods, diffs, revs.current.metadata.name ?? '', revs.update.metadata.name ?? '', s.now);
   const target = choice.targetRevision === revs.update.metadata.name ? revs.update : revs.current;
@@ -143,7 +232,8 @@ export async function syncUpdate(s: CloneSetSyncContext, revs: ResolvedRevisions
           if (state !== 'PreparingUpdate') await patchLifecycle(s, pod, 'PreparingUpdate');
           continue;
         }
-        await updateInPlace(s, pod, from, target, spec);
+        const graceMs = await updateInPlace(s, pod, from, target, spec);
+        if (graceMs > 0) wake.add(graceMs);
       } else if (type === 'InPlaceOnly') {
         errors.push(new Error(`find Pod ${podKeyName(pod)} update strategy is InPlaceOnly but can not update in-place`));
       } else {
@@ -155,4 +245,5 @@ export async function syncUpdate(s: CloneSetSyncContext, revs: ResolvedRevisions
   }
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
+  return wake.result();
 }
