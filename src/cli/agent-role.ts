@@ -20,6 +20,7 @@ export async function buildAgentRole(flags: RoleFlags, env: RoleEnv, log: Logger
     ...(flags.maxConcurrentPulls !== undefined ? { maxConcurrentPulls: flags.maxConcurrentPulls } : {}),
     ...(flags.criEndpoint ? { criEndpoint: flags.criEndpoint } : {}),
     ...(flags.hostRoot ? { hostRoot: flags.hostRoot } : {}),
+    ...(flags.hotUpgradeTimeoutSeconds !== undefined ? { hotUpgradeTimeoutMs: flags.hotUpgradeTimeoutSeconds * 1000 } : {}),
   });
   const manager = makeManager('agent', rt, flags, identity, log, (ctx) => agent.controllers(ctx));
   manager.healthServer()?.addReadinessCheck('cri-runtime', agent.criReadiness);

@@ -137,7 +137,7 @@ for (const role of ['coordinator', 'agent'] as const) {
   const rate = CLIENT_RATE_DEFAULTS[role];
   const cmd = program.command(role)
     .description(role === 'agent'
-      ? 'node agent: pulls the images of its NodeImage through the CRI runtime (sidecar hot-upgrade swap to come)'
+      ? 'node agent: pulls the images of its NodeImage and runs sidecar hot-upgrade swaps, through the CRI runtime'
       : 'controllers (CloneSet, SidecarSet, ImagePullJob, NodeImage) and admission webhooks, leader-elected')
     .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster service account, else KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
@@ -158,6 +158,7 @@ for (const role of ['coordinator', 'agent'] as const) {
   } else {
     cmd.option('--node-name <name>', 'this node (default: env NODE_NAME)')
       .addOption(new Option('--max-concurrent-pulls <n>', 'image pulls at once on this node').default(2).argParser(parsePositiveInt))
+      .addOption(new Option('--hot-upgrade-timeout-seconds <s>', 'how long a hot-upgraded sidecar may take to run and start before its swap fails').default(120).argParser(parsePositiveInt))
       .option('--cri-endpoint <endpoint>', 'CRI socket (unix:///run/containerd/containerd.sock); default: discovered under --host-root')
       .option('--host-root <dir>', 'where the host filesystem is mounted, for CRI socket discovery', '/');
   }

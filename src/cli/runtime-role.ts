@@ -34,6 +34,8 @@ export interface RoleFlags {
   featureGates?: string;
   /** Agent: PullImage calls at once on the node. @default 2 */
   maxConcurrentPulls?: number;
+  /** Agent: how long a hot-upgraded sidecar may take to run and start before the swap fails. */
+  hotUpgradeTimeoutSeconds?: number;
   /** Agent: the CRI socket; discovered under `hostRoot` when absent. */
   criEndpoint?: string;
   /** Agent: where the host's filesystem is mounted, for CRI discovery. @default '/' */

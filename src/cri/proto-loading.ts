@@ -1,14 +1,25 @@
 /**
- * Loads `proto/cri/runtime/v1/api.proto` with `@grpc/proto-loader` and hands out typed method and service
- * definitions for the client (`cri-client.ts`) and for servers (the sandbox's built-in runtime, test fakes).
+ * Loads the CRI API (`proto/cri/runtime/v1/api.proto`) and hands out typed method and service definitions for the
+ * client (`cri-client.ts`) and for servers (the sandbox's built-in runtime, test fakes).
+ *
+ * It reads the precompiled descriptor next to the proto, `api.json` (protobufjs's `Root.toJSON()` of the parsed
+ * proto, written by `generate-proto-json.ts`; `test/unit/cri/proto-json.test.ts` fails if the two drift), with
+ * protobufjs's light build, and builds the method definitions itself the way `@grpc/proto-loader` 0.8 does
+ * (`createMethodDefinition`: `fromObject` + `encode` out, `decode` + `toObject(options)` in). Parsing the `.proto`
+ * at start-up loaded the protobufjs parser, proto-loader and protobufjs's descriptor extension, and built a
+ * `DescriptorProto` of every message, which only gRPC reflection reads; the node agent paid for all of it in RSS
+ * (docs/benchmarks.md, ImagePullJob). The method definitions carry no `requestType`/`responseType` for that reason:
+ * we serve no reflection.
  *
  * The loader options fix the JS shapes described in `cri-types.ts`: camelCase fields, enum names, 64-bit ints as
- * decimal strings, bytes as Buffers, defaults filled in. Change them only together with those types.
+ * decimal strings, bytes as Buffers, defaults filled in. Change them only together with those types; `keepCase` is
+ * applied when the JSON is generated, the others when messages are converted.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs/light.js';
+import type * as protoLoader from '@grpc/proto-loader';
 import type * as grpc from '@grpc/grpc-js';
 import type {
   CriService, Decoded, ImageServiceMethods, RuntimeServiceMethods,
@@ -17,7 +28,10 @@ import type {
 export const CRI_PACKAGE = 'runtime.v1';
 const PROTO_RELATIVE_PATH = join('proto', 'cri', 'runtime', 'v1', 'api.proto');
 
-/** proto-loader options; `cri-types.ts` documents the shapes they produce. */
+/**
+ * proto-loader options (parse and conversion); `cri-types.ts` documents the shapes they produce. Tools that parse the
+ * `.proto` with proto-loader (bench/bare-cri-client.ts) use them as they are.
+ */
 export const CRI_LOADER_OPTIONS: protoLoader.Options = Object.freeze({
   keepCase: false,
   longs: String,
@@ -64,20 +78,72 @@ export interface CriProto {
   readonly imageServiceDefinition: grpc.ServiceDefinition;
 }
 
-function serviceDefinition(pkg: protoLoader.PackageDefinition, service: CriService): protoLoader.ServiceDefinition {
-  const def = pkg[`${CRI_PACKAGE}.${service}`];
-  if (def === undefined || !isServiceDefinition(def)) {
-    throw new Error(`${CRI_PACKAGE}.${service} is not a service in the CRI proto`);
+/** The precompiled descriptor that belongs to a `.proto`: the same path with `.json` for `.proto`. */
+export function criProtoJsonPath(protoPath: string): string {
+  return protoPath.replace(/\.proto$/, '') + '.json';
+}
+
+function isNamespaceJson(value: unknown): value is protobuf.INamespace {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    && typeof (value as { nested?: unknown }).nested === 'object';
+}
+
+function loadRoot(jsonPath: string): protobuf.Root {
+  const json: unknown = JSON.parse(readFileSync(jsonPath, 'utf8'));
+  if (!isNamespaceJson(json)) throw new Error(`${jsonPath} is not a protobufjs JSON descriptor (no "nested")`);
+  const root = protobuf.Root.fromJSON(json);
+  root.resolveAll();
+  return root;
+}
+
+function serializer(type: protobuf.Type): (value: unknown) => Buffer {
+  // The same check and message as proto-loader's createSerializer.
+  return (value) => {
+    if (Array.isArray(value)) {
+      throw new Error(`Failed to serialize message: expected object with ${type.name} structure, got array instead`);
+    }
+    const bytes = type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+    // protobufjs's Node writer returns a Buffer already; the copy-free view covers a browser-style Uint8Array.
+    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer(type: protobuf.Type): (bytes: Buffer) => unknown {
+  return (bytes) => type.toObject(type.decode(bytes), CRI_LOADER_OPTIONS);
+}
+
+/** proto-loader's `originalName` is lodash's camelCase of the method name; CRI method names are plain PascalCase. */
+function lowerFirst(name: string): string {
+  return name.charAt(0).toLowerCase() + name.slice(1);
+}
+
+/** A service's methods as grpc-js wants them, with the fields proto-loader fills in (all but the reflection types). */
+function serviceDefinition(root: protobuf.Root, service: CriService): grpc.ServiceDefinition {
+  const serviceName = `${CRI_PACKAGE}.${service}`;
+  const reflected = root.lookup(serviceName);
+  if (!(reflected instanceof protobuf.Service)) throw new Error(`${serviceName} is not a service in the CRI proto`);
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  for (const method of reflected.methodsArray) {
+    const requestType = method.resolvedRequestType;
+    const responseType = method.resolvedResponseType;
+    if (requestType === null || responseType === null) {
+      throw new Error(`${serviceName}.${method.name} has unresolved request or response types`);
+    }
+    def[method.name] = {
+      path: `/${serviceName}/${method.name}`,
+      requestStream: method.requestStream === true,
+      responseStream: method.responseStream === true,
+      requestSerialize: serializer(requestType),
+      requestDeserialize: deserializer(requestType),
+      responseSerialize: serializer(responseType),
+      responseDeserialize: deserializer(responseType),
+      originalName: lowerFirst(method.name),
+    };
   }
   return def;
 }
 
-function isServiceDefinition(def: protoLoader.AnyDefinition): def is protoLoader.ServiceDefinition {
-  // Message and enum definitions carry a `format` field; service definitions are plain method maps.
-  return !('format' in def);
-}
-
-function methodTable<M>(def: protoLoader.ServiceDefinition, names: readonly (keyof M & string)[]): MethodDefinitions<M> {
+function methodTable<M>(def: grpc.ServiceDefinition, names: readonly (keyof M & string)[]): MethodDefinitions<M> {
   const table: Record<string, unknown> = {};
   for (const name of names) {
     const method = def[name];
@@ -88,7 +154,7 @@ function methodTable<M>(def: protoLoader.ServiceDefinition, names: readonly (key
       responseDeserialize: method.responseDeserialize,
     });
   }
-  // Every name of M was filled in above with the definition proto-loader built from the proto's types.
+  // Every name of M was filled in above with the definition built from the proto's types.
   return Object.freeze(table) as MethodDefinitions<M>;
 }
 
@@ -104,20 +170,21 @@ type RuntimeServiceMethodName = keyof RuntimeServiceMethods & string;
 type ImageServiceMethodName = keyof ImageServiceMethods & string;
 
 /**
- * Loads and checks the CRI proto (synchronously; a few tens of milliseconds). Callers load it once and share the
- * result (the client and endpoint discovery take it as an option); there is no module-level cache.
+ * Loads and checks the CRI proto from its precompiled JSON descriptor (synchronously; a few milliseconds). Callers
+ * load it once and share the result (the client and endpoint discovery take it as an option); there is no
+ * module-level cache. `protoPath` names the `.proto` (kept in the result for tools that parse it themselves); the
+ * descriptor read is `criProtoJsonPath(protoPath)`.
  */
 export function loadCriProto(protoPath: string = findCriProtoPath()): CriProto {
-  const pkg = protoLoader.loadSync(protoPath, CRI_LOADER_OPTIONS);
-  const runtimeDef = serviceDefinition(pkg, 'RuntimeService');
-  const imageDef = serviceDefinition(pkg, 'ImageService');
+  const root = loadRoot(criProtoJsonPath(protoPath));
+  const runtimeDef = serviceDefinition(root, 'RuntimeService');
+  const imageDef = serviceDefinition(root, 'ImageService');
   return Object.freeze({
     protoPath,
     runtime: methodTable<RuntimeServiceMethods>(runtimeDef, RUNTIME_METHODS),
     image: methodTable<ImageServiceMethods>(imageDef, IMAGE_METHODS),
-    // proto-loader's and grpc-js's ServiceDefinition types describe the same objects.
-    runtimeServiceDefinition: runtimeDef as grpc.ServiceDefinition,
-    imageServiceDefinition: imageDef as grpc.ServiceDefinition,
+    runtimeServiceDefinition: runtimeDef,
+    imageServiceDefinition: imageDef,
   });
 }
 

@@ -12,6 +12,10 @@
  * all of them. Each agent keeps what is per node on a real cluster: its own controller and work queue, puller (its
  * pull slots), status writer (its write pacing) and event recorder (`source.host` = the node).
  *
+ * Each agent also runs the SidecarSet hot-upgrade swap (`HotUpgradeController`, src/agent/hotupgrade) on its node's
+ * runtime. Its Pods come from ONE informer over all Pods in the agents' factory, indexed by `spec.nodeName`
+ * (`PodsByNode`), so an event reaches only the agent of the Pod's node, as the NodeImages do.
+ *
  * Only with `KruiseDaemon` on (spec §0.1), as on a cluster. Agents can be added (a node added at runtime) and
  * stopped and started again (an agent restart mid-job): each start is a fresh controller, as a new agent pod is.
  *
@@ -24,6 +28,12 @@ import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { fixedCriSource } from '../agent/cri-connector.js';
+import {
+  HotUpgradeController, type HotUpgradeControllerOptions, type NodePodSource,
+} from '../agent/hotupgrade/swap-controller.js';
+import { PromSwapMetrics } from '../agent/hotupgrade/swap-metrics.js';
+import type { Pod } from '../api/pod-types.js';
+import type { KubeObject } from '../api/meta.js';
 import {
   ImagePullerController, type ImagePullerControllerOptions, type NodeImageSource,
 } from '../agent/imagepuller/imagepuller-controller.js';
@@ -72,6 +82,8 @@ export interface SandboxImagePullOptions {
   cloneSet?: CloneSetControllerOptions;
   /** Agent tuning (tests shorten backoff and write pacing). */
   agent?: Pick<ImagePullerControllerOptions, 'backoff' | 'jitter' | 'statusWriter' | 'resyncMs' | 'secretTtlMs'>;
+  /** Hot-upgrade swap tuning (tests shorten the timeout and poll). */
+  hotUpgrade?: Pick<HotUpgradeControllerOptions, 'timeoutMs' | 'pollMs' | 'workers'>;
   /** Agent starts and stops at once (sandbox start and close). @default 16 */
   parallelism?: number;
 }
@@ -81,6 +93,8 @@ export interface SandboxAgent {
   readonly nodeName: string;
   /** The current controller (a new one after each restart). */
   readonly controller: ImagePullerController;
+  /** The current hot-upgrade swap controller (a new one after each restart). */
+  readonly swap: HotUpgradeController;
   /** Started and not stopped through `stopAgent` or `stop`. */
   readonly running: boolean;
 }
@@ -90,6 +104,8 @@ export interface SandboxImagePull {
   readonly coordinator: Manager | undefined;
   /** Whether agents run (`KruiseDaemon` on). */
   readonly enabled: boolean;
+  /** The agents' metrics (hot-upgrade swaps: `kruise_agent_sidecar_hot_upgrade*`). */
+  readonly agentRegistry: Registry;
   /** Resolves once the coordinator's and the agents' caches are filled. */
   ready(signal?: AbortSignal): Promise<void>;
   agent(nodeName: string): SandboxAgent | undefined;
@@ -99,6 +115,11 @@ export interface SandboxImagePull {
   stopAgent(nodeName: string): Promise<void>;
   /** Starts a fresh agent on a node whose agent was stopped: it resumes from the NodeImage status, as a new pod. */
   startAgent(nodeName: string): Promise<void>;
+  /**
+   * Stops the coordinator's Manager (in-flight reconciles aborted) and starts a fresh one with `gates` (default: the
+   * sandbox's), as a restarted coordinator pod; resolves once its caches are filled. Agents keep running.
+   */
+  restartCoordinator(gates?: Pick<FeatureGates, 'enabled'>): Promise<void>;
   /** Agents first, then the coordinator; resolves when everything returned. Idempotent. */
   stop(): Promise<void>;
 }
@@ -138,9 +159,48 @@ class NodeImagesByName {
   }
 }
 
+const NODE_NAME_INDEX = 'spec.nodeName';
+
+/** Routes events of one informer over all Pods to the agent of the Pod's node (index by `spec.nodeName`). */
+class PodsByNode {
+  private readonly listeners = new Map<string, Set<(pod: Pod) => void>>();
+
+  constructor(private readonly informer: SharedInformer<Pod & KubeObject>) {
+    informer.addIndexer(NODE_NAME_INDEX, (p) => (p.spec?.nodeName ? [p.spec.nodeName] : []));
+    const fire = (p: Pod): void => {
+      for (const l of this.listeners.get(p.spec?.nodeName ?? '') ?? []) l(p);
+    };
+    informer.addHandler({ onAdd: fire, onUpdate: (_old, p) => fire(p), onDelete: fire });
+  }
+
+  sourceFor(nodeName: string): NodePodSource {
+    return {
+      get: (namespace, name) => {
+        const p = this.informer.cache.getByName(namespace, name);
+        return p?.spec?.nodeName === nodeName ? p : undefined;
+      },
+      subscribe: (onChange) => {
+        let set = this.listeners.get(nodeName);
+        if (set === undefined) this.listeners.set(nodeName, set = new Set());
+        set.add(onChange);
+        // A restarted agent resumes the swaps its Pods record, as an informer replays its cache to a late handler.
+        if (this.informer.hasSynced()) {
+          const pods = this.informer.cache.byIndex(NODE_NAME_INDEX, nodeName);
+          queueMicrotask(() => { if (set.has(onChange)) for (const p of pods) onChange(p); });
+        }
+        return () => {
+          set.delete(onChange);
+          if (set.size === 0 && this.listeners.get(nodeName) === set) this.listeners.delete(nodeName);
+        };
+      },
+    };
+  }
+}
+
 interface AgentSlot {
   readonly node: AgentNode;
   controller: ImagePullerController;
+  swap: HotUpgradeController;
   recorder: EventRecorder;
   abort: AbortController;
   done: Promise<void> | undefined;
@@ -165,19 +225,33 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     kubeConfig: o.kubeConfig, role: 'coordinator', version: VERSION,
     qps: Math.max(100, 2 * nodeCount), burst: Math.max(200, 4 * nodeCount),
   });
-  const registry = new Registry();
   // The SidecarSet controller has no gate (spec §0.1), so the coordinator runs even with KruiseDaemon off.
-  const coordinator = new Manager({
-    client: coordinatorClient, metrics: new KubeMetrics(registry), registry,
-    logger: o.logger.child({ role: 'coordinator' }), component: 'kruise-ts-coordinator', leaderElection: false,
-    controllers: (ctx) => [
-      ...registerImagePullControllers(ctx, o.gates, o.coordinator), ...registerSidecarSetController(ctx, o.sidecarSet),
-      ...registerCloneSetControllers(ctx, o.gates, o.cloneSet),
-    ],
-  });
-  const coordinatorDone = coordinator.start(stopAll.signal).catch((e: unknown) => {
-    log.error({ err: e }, 'coordinator stopped unexpectedly');
-  });
+  // A new Manager (and metrics registry) per start: `restartCoordinator` replaces it as a new coordinator pod would.
+  const newCoordinator = (gates: Pick<FeatureGates, 'enabled'>): Manager => {
+    const registry = new Registry();
+    return new Manager({
+      client: coordinatorClient, metrics: new KubeMetrics(registry), registry,
+      logger: o.logger.child({ role: 'coordinator' }), component: 'kruise-ts-coordinator', leaderElection: false,
+      controllers: (ctx) => [
+        ...registerImagePullControllers(ctx, gates, o.coordinator), ...registerSidecarSetController(ctx, o.sidecarSet),
+        ...registerCloneSetControllers(ctx, gates, o.cloneSet),
+      ],
+    });
+  };
+  let coordinatorAbort = new AbortController();
+  const runCoordinator = (m: Manager): Promise<void> => m.start(AbortSignal.any([stopAll.signal, coordinatorAbort.signal]))
+    .catch((e: unknown) => { log.error({ err: e }, 'coordinator stopped unexpectedly'); });
+  let coordinator = newCoordinator(o.gates);
+  let coordinatorDone = runCoordinator(coordinator);
+  const restartCoordinator = async (gates: Pick<FeatureGates, 'enabled'> = o.gates): Promise<void> => {
+    if (stopAll.signal.aborted) throw new KruiseError('the sandbox coordinator is stopping', { reason: 'Unavailable' });
+    coordinatorAbort.abort(new KruiseError('the sandbox coordinator is restarting', { reason: 'Aborted' }));
+    await coordinatorDone;
+    coordinatorAbort = new AbortController();
+    coordinator = newCoordinator(gates);
+    coordinatorDone = runCoordinator(coordinator);
+    await coordinator.informers.waitForSync(stopAll.signal);
+  };
 
   // The agents: one client and one informer factory for all (an agent's own budget is 5 qps; the status writers
   // pace each node's writes as on a cluster).
@@ -187,6 +261,9 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
   });
   const informers = new InformerFactory({ client: agentClient, logger: o.logger });
   const byName = new NodeImagesByName(informers.informerFor<NodeImage>(resources.nodeImages));
+  const podsByNode = enabled ? new PodsByNode(informers.informerFor<Pod & KubeObject>(resources.pods)) : undefined;
+  const agentRegistry = new Registry();
+  const swapMetrics = new PromSwapMetrics(agentRegistry);
   const informersDone = enabled ? informers.start(stopAll.signal) : Promise.resolve();
   const agents = new Map<string, AgentSlot>();
 
@@ -201,13 +278,23 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     maxConcurrentPulls,
     ...o.agent,
   });
+  const newSwap = (node: AgentNode, recorder: EventRecorder): HotUpgradeController => new HotUpgradeController({
+    nodeName: node.name,
+    client: agentClient,
+    pods: podsByNode!.sourceFor(node.name),
+    recorder,
+    cri: fixedCriSource(node.cri),
+    logger: o.logger.child({ role: 'agent', identity: node.name }),
+    metrics: swapMetrics,
+    ...o.hotUpgrade,
+  });
   const newRecorder = (nodeName: string): EventRecorder => new EventRecorder({
     client: agentClient, component: 'kruise-ts-agent', host: nodeName, logger: o.logger,
   });
 
   const run = (slot: AgentSlot): void => {
     const signal = AbortSignal.any([stopAll.signal, slot.abort.signal]);
-    slot.done = slot.controller.start(signal).catch((e: unknown) => {
+    slot.done = Promise.all([slot.controller.start(signal), slot.swap.start(signal)]).then(() => undefined, (e: unknown) => {
       log.error({ err: e, node: slot.node.name }, 'agent stopped unexpectedly');
     });
   };
@@ -220,7 +307,9 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     if (stopAll.signal.aborted) throw new KruiseError('the sandbox image pull agents are stopping', { reason: 'Unavailable' });
     if (agents.has(node.name)) throw new KruiseError(`node ${node.name} has an agent already`, { reason: 'AlreadyExists' });
     const recorder = newRecorder(node.name);
-    const slot: AgentSlot = { node, recorder, controller: newController(node, recorder), abort: new AbortController(), done: undefined };
+    const slot: AgentSlot = {
+      node, recorder, controller: newController(node, recorder), swap: newSwap(node, recorder), abort: new AbortController(), done: undefined,
+    };
     agents.set(node.name, slot);
     await synced(stopAll.signal);
     run(slot);
@@ -242,6 +331,7 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     if (stopAll.signal.aborted) throw new KruiseError('the sandbox image pull agents are stopping', { reason: 'Unavailable' });
     slot.recorder = newRecorder(nodeName);
     slot.controller = newController(slot.node, slot.recorder);
+    slot.swap = newSwap(slot.node, slot.recorder);
     slot.abort = new AbortController();
     run(slot);
   };
@@ -271,7 +361,9 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     if (enabled) {
       for (const node of o.nodes) {
         const recorder = newRecorder(node.name);
-        agents.set(node.name, { node, recorder, controller: newController(node, recorder), abort: new AbortController(), done: undefined });
+        agents.set(node.name, {
+          node, recorder, controller: newController(node, recorder), swap: newSwap(node, recorder), abort: new AbortController(), done: undefined,
+        });
       }
       await synced(stopAll.signal);
       for (const slot of agents.values()) run(slot);
@@ -283,15 +375,17 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
   log.info({ enabled, agents: agents.size, maxConcurrentPulls }, 'image pull coordinator and agents running');
 
   return {
-    coordinator,
+    get coordinator() { return coordinator; },
+    restartCoordinator,
     enabled,
+    agentRegistry,
     async ready(signal?: AbortSignal): Promise<void> {
       await Promise.all([enabled ? synced(signal) : undefined, coordinator.informers.waitForSync(signal)]);
     },
     agent(nodeName: string): SandboxAgent | undefined {
       const slot = agents.get(nodeName);
       if (slot === undefined) return undefined;
-      return { nodeName, controller: slot.controller, running: slot.done !== undefined };
+      return { nodeName, controller: slot.controller, swap: slot.swap, running: slot.done !== undefined };
     },
     addAgent,
     stopAgent,

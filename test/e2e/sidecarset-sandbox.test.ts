@@ -148,7 +148,40 @@ describe('SidecarSet in the sandbox (built-in runtime)', () => {
     await waitStatus('log-sidecarset', [3, 3, 3, 3]);
   });
 
-  it('should inject a HotUpgrade sidecar as X-1/X-2 and hand an image change to the agent as a swap request', async () => {
+  /**
+   * Samples every shop pod's pair until stopped, through the built-in runtimes (ground truth) and the pod status,
+   * and returns the samples in which neither `proxy-1` nor `proxy-2` ran a non-empty image (the swap invariant).
+   */
+  function sampleInvariant(app: string, emptyImage: string): { stop: () => Promise<{ samples: number; violations: string[] }> } {
+    let stopped = false;
+    const violations: string[] = [];
+    let samples = 0;
+    const loop = (async () => {
+      while (!stopped) {
+        const pods = await listPods(app);
+        const running = new Map<string, string[]>();
+        for (const rt of sandbox.nodes!.runtimes) {
+          for (const c of (await rt.listContainers({})).containers ?? []) {
+            const name = c.labels?.['io.kubernetes.container.name'] ?? '';
+            if (c.state !== 'CONTAINER_RUNNING' || !/^proxy-[12]$/.test(name)) continue;
+            const uid = c.labels?.['io.kubernetes.pod.uid'] ?? '';
+            running.set(uid, [...(running.get(uid) ?? []), `${name}=${c.image?.image ?? ''}`]);
+          }
+        }
+        for (const p of pods) {
+          const live = running.get(p.metadata.uid ?? '') ?? [];
+          if (!live.some((x) => !x.endsWith(`=${emptyImage}`))) violations.push(`runtime ${p.metadata.name}: ${JSON.stringify(live)}`);
+          const st = (p.status?.containerStatuses ?? []).filter((c) => /^proxy-[12]$/.test(c.name) && c.state?.running !== undefined && c.image !== emptyImage);
+          if (isReady(p) && st.length === 0) violations.push(`status ${p.metadata.name}: ${JSON.stringify(p.status?.containerStatuses)}`);
+        }
+        samples++;
+        await sleep(20);
+      }
+    })();
+    return { stop: async () => { stopped = true; await loop; return { samples, violations }; } };
+  }
+
+  it('should hot-upgrade a HotUpgrade sidecar through the agent: swap to X-2, reset X-1, and back, always one serving', async () => {
     await sandbox.client.create(resources.sidecarSets, {
       apiVersion: 'apps.kruise.io/v1alpha1', kind: 'SidecarSet', metadata: { name: 'proxy-sidecarset' },
       spec: {
@@ -166,22 +199,51 @@ describe('SidecarSet in the sandbox (built-in runtime)', () => {
         a['version.sidecarset.kruise.io/proxy-2'], a['versionalt.sidecarset.kruise.io/proxy-2']], ['1', '0', '0', '1']);
     }
     await waitStatus('proxy-sidecarset', [2, 2, 2, 2]);
+    const sampler = sampleInvariant('shop', 'proxy-empty:1');
 
-    const edited = await editSet('proxy-sidecarset', (s) => { s.spec.containers![0]!.image = 'proxy:2'; });
-    const pods = await waitFor(async () => {
+    /** Every pod settled on `working` with `image`, the other on the empty image, no request left, swap Succeeded. */
+    const waitSwapped = (working: string, other: string, image: string): Promise<Pod[]> => waitFor(async () => {
       const ps = await listPods('shop');
-      return ps.every((p) => p.metadata.annotations?.[SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION]) ? ps : undefined;
-    }, 'swap requests on both pods', 20_000);
-    for (const p of pods) {
-      assert.deepEqual(JSON.parse(p.metadata.annotations![SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION]!), {
-        sidecarSet: 'proxy-sidecarset', resourceVersion: edited.metadata.resourceVersion,
-        sidecars: [{ name: 'proxy', image: 'proxy:2', emptyImage: 'proxy-empty:1' }],
+      const done = ps.length === 2 && ps.every((p) => {
+        const a = p.metadata.annotations ?? {};
+        return a[SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION] === undefined
+          && a['kruise.io/sidecarset-working-hotupgrade-container'] === `{"proxy":"${working}"}`
+          && specImage(p, working) === image && specImage(p, other) === 'proxy-empty:1'
+          && statusImage(p, working) === image && statusImage(p, other) === 'proxy-empty:1' && isReady(p)
+          && JSON.parse(a['kruise-ts.io/sidecarset-hot-upgrade-status'] ?? '{}').phase === 'Succeeded';
       });
-      // The coordinator leaves the pair alone: swapping is the agent's.
-      assert.deepEqual(p.spec.containers.map((c) => c.image), ['proxy:1', 'proxy-empty:1', 'nginx:1.25']);
-      assert.equal(p.metadata.annotations!['kruise.io/sidecarset-working-hotupgrade-container'], '{"proxy":"proxy-1"}');
+      return done ? ps : undefined;
+    }, `pods working ${working} on ${image}, ${other} empty`, 30_000);
+
+    // proxy:1 → proxy:2: the agent swaps to proxy-2 and resets proxy-1.
+    const edited = await editSet('proxy-sidecarset', (s) => { s.spec.containers![0]!.image = 'proxy:2'; });
+    const rv = edited.metadata.resourceVersion;
+    for (const p of await waitSwapped('proxy-2', 'proxy-1', 'proxy:2')) {
+      const a = p.metadata.annotations!;
+      // §7.5: step 2 then step 4.
+      assert.deepEqual([a['version.sidecarset.kruise.io/proxy-2'], a['versionalt.sidecarset.kruise.io/proxy-2'],
+        a['version.sidecarset.kruise.io/proxy-1'], a['versionalt.sidecarset.kruise.io/proxy-1']], [rv, '0', '0', rv]);
+      const st = JSON.parse(a['kruise-ts.io/sidecarset-hot-upgrade-status']!);
+      assert.equal(st.resourceVersion, rv);
+      assert.deepEqual(st.target, { proxy: 'proxy-2' });
+      assert.ok(st.durationMs >= 0 && st.finishedAt, JSON.stringify(st));
     }
-    // Updated, but not ready until the agent reports the swap done.
-    await waitStatus('proxy-sidecarset', [2, 2, 0, 0]);
+    await waitStatus('proxy-sidecarset', [2, 2, 2, 2]);
+
+    // And back: proxy-1 gets proxy:1 and works again, proxy-2 is emptied.
+    await editSet('proxy-sidecarset', (s) => { s.spec.containers![0]!.image = 'proxy:1'; });
+    await waitSwapped('proxy-1', 'proxy-2', 'proxy:1');
+    await waitStatus('proxy-sidecarset', [2, 2, 2, 2]);
+
+    const { samples, violations } = await sampler.stop();
+    assert.ok(samples > 5, `sampled ${samples} times`);
+    assert.deepEqual(violations, [], 'at every sample one of proxy-1/proxy-2 ran a non-empty image');
+
+    const events = (await sandbox.client.list(resources.events, { namespace: 'default' })).items as unknown as { reason?: string; involvedObject?: { name?: string } }[];
+    for (const reason of ['SidecarHotUpgradeRequested', 'SidecarHotUpgraded', 'ResetContainerSucceed']) {
+      assert.deepEqual([...new Set(events.filter((e) => e.reason === reason).map((e) => e.involvedObject?.name))].sort(), ['shop-0', 'shop-1'], reason);
+    }
+    const metrics = await sandbox.imagePull!.agentRegistry.getSingleMetricAsString('kruise_agent_sidecar_hot_upgrades_total');
+    assert.match(metrics, /kruise_agent_sidecar_hot_upgrades_total\{result="succeeded"\} 4/);
   });
 });

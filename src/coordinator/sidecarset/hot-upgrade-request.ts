@@ -32,8 +32,8 @@
  * - the key is per Pod, not per SidecarSet: while a Pod carries another SidecarSet's request, the coordinator does
  *   not upgrade it for a second one (it waits; validation keeps two sets from owning the same container).
  *
- * The key is kruise-ts's own (upstream has no agent for this). It lives here until the agent lands; then it moves
- * to `api/well-known-keys.ts`, since the agent may not import the coordinator.
+ * The key is kruise-ts's own (upstream has no agent for this); it and the parser live in `api/` (the agent, in
+ * src/agent/hotupgrade, may not import the coordinator).
  */
 import type { Pod } from '../../api/pod-types.js';
 import type { SidecarSet } from '../../api/sidecarset-types.js';
@@ -46,42 +46,13 @@ import { hotUpgradeContainerNames, isHotUpgradeSidecar } from './pod-annotations
 export { SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION } from '../../api/well-known-keys.js';
 import { SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION } from '../../api/well-known-keys.js';
 
-export interface HotUpgradeSidecarRequest {
-  /** The sidecar's name in the SidecarSet (`X`); the Pod has `X-1` and `X-2`. */
-  name: string;
-  /** The image to swap in. */
-  image: string;
-  /** `upgradeStrategy.hotUpgradeEmptyImage`: what the old container goes back to. */
-  emptyImage: string;
-}
-
-export interface HotUpgradeRequest {
-  sidecarSet: string;
-  resourceVersion: string;
-  sidecars: HotUpgradeSidecarRequest[];
-}
-
-/** The Pod's request, `undefined` when it has none, `'invalid'` when the annotation does not parse. */
-export function parseHotUpgradeRequest(pod: Pick<Pod, 'metadata'>): HotUpgradeRequest | undefined | 'invalid' {
-  const raw = pod.metadata.annotations?.[SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION];
-  if (raw === undefined) return undefined;
-  try {
-    const v = JSON.parse(raw) as Partial<HotUpgradeRequest> | null;
-    if (!v || typeof v.sidecarSet !== 'string' || typeof v.resourceVersion !== 'string' || !Array.isArray(v.sidecars)) return 'invalid';
-    const ok = v.sidecars.every((s: Partial<HotUpgradeSidecarRequest> | null) => s !== null && typeof s === 'object'
-      && typeof s.name === 'string' && typeof s.image === 'string' && typeof s.emptyImage === 'string');
-    return ok ? { sidecarSet: v.sidecarSet, resourceVersion: v.resourceVersion, sidecars: v.sidecars } : 'invalid';
-  } catch {
-    return 'invalid';
-  }
-}
-
-export function encodeHotUpgradeRequest(r: HotUpgradeRequest): string {
-  return JSON.stringify({
-    sidecarSet: r.sidecarSet, resourceVersion: r.resourceVersion,
-    sidecars: r.sidecars.map((s) => ({ name: s.name, image: s.image, emptyImage: s.emptyImage })),
-  });
-}
+// The request's format is shared with the agent, so it lives in api/.
+export {
+  parseHotUpgradeRequest, encodeHotUpgradeRequest, type HotUpgradeRequest, type HotUpgradeSidecarRequest,
+} from '../../api/sidecarset-hot-upgrade.js';
+import {
+  encodeHotUpgradeRequest, parseHotUpgradeRequest, type HotUpgradeRequest, type HotUpgradeSidecarRequest,
+} from '../../api/sidecarset-hot-upgrade.js';
 
 /**
  * Whether the Pod waits for a swap of `setName`. An annotation that does not parse counts as pending (for every

@@ -11,8 +11,8 @@ import type { Pod } from '../../api/pod-types.js';
 import type { SidecarContainer, SidecarSet } from '../../api/sidecarset-types.js';
 import {
   SIDECARSET_INPLACE_UPDATE_STATE_ANNOTATION, SIDECARSET_WORKING_HOTUPGRADE_CONTAINER_ANNOTATION,
-  sidecarSetVersionAltAnnotation, sidecarSetVersionAnnotation,
 } from '../../api/well-known-keys.js';
+import { pickHotUpgradeTarget, resetVersionAnnotations, switchVersionAnnotations } from '../../api/sidecarset-hot-upgrade.js';
 import { isHotUpgradeSettled, isPodConsistent, isRunningAndReady } from './consistency.js';
 import { sidecarSetRevision } from './hash.js';
 import {
@@ -52,25 +52,12 @@ function isContainerReadyAndConsistent(pod: Pod, set: Pick<SidecarSet, 'metadata
   return status !== undefined && status.ready && isPodConsistent(pod, set, [name]);
 }
 
-/**
- * Rule 2a-c: the container that gets the new image and the other one.
- * a. `X-1` if it runs the empty image, else `X-2` if it does;
- * b. else the one that is not Ready-and-consistent when exactly one is (a failed earlier upgrade is retried there);
- * c. else the non-working one.
- */
+/** Rule 2a-c (`pickHotUpgradeTarget`), judging Ready-and-consistent from the Pod status (§7.4). */
 export function hotUpgradeTarget(
   pod: Pod, set: Pick<SidecarSet, 'metadata' | 'spec'>, sidecar: Pick<SidecarContainer, 'name' | 'upgradeStrategy'>,
 ): { target: string; other: string } {
-  const [name1, name2] = hotUpgradeContainerNames(sidecar.name);
-  const empty = sidecar.upgradeStrategy?.hotUpgradeEmptyImage ?? '';
-  if ((containerImage(pod, name1) ?? '') === empty) return { target: name1, other: name2 };
-  if ((containerImage(pod, name2) ?? '') === empty) return { target: name2, other: name1 };
-  const ready1 = isContainerReadyAndConsistent(pod, set, name1);
-  const ready2 = isContainerReadyAndConsistent(pod, set, name2);
-  if (ready1 && !ready2) return { target: name2, other: name1 };
-  if (!ready1 && ready2) return { target: name1, other: name2 };
-  const { working, other } = workingContainer(pod, sidecar.name);
-  return { target: other, other: working };
+  return pickHotUpgradeTarget(pod, sidecar.name, sidecar.upgradeStrategy?.hotUpgradeEmptyImage ?? '',
+    (name) => isContainerReadyAndConsistent(pod, set, name));
 }
 
 /**
@@ -83,7 +70,6 @@ export function hotUpgradeChanges(
   pod: Pod, set: Pick<SidecarSet, 'metadata' | 'spec'>, sidecarSetResourceVersion = set.metadata.resourceVersion ?? '',
 ): SidecarPodPatch {
   const patch: SidecarPodPatch = { images: {}, annotations: {}, changedContainers: [] };
-  const annotations = pod.metadata.annotations ?? {};
   const working = parseWorkingHotUpgradeAnnotation(pod);
   let changed = false;
   for (const sidecar of set.spec.containers ?? []) {
@@ -97,9 +83,7 @@ export function hotUpgradeChanges(
     patch.changedContainers.push(target);
     working[sidecar.name] = target;
     changed = true;
-    patch.annotations[sidecarSetVersionAnnotation(target)] = sidecarSetResourceVersion;
-    patch.annotations[sidecarSetVersionAltAnnotation(target)] = annotations[sidecarSetVersionAnnotation(other)] ?? '';
-    patch.annotations[sidecarSetVersionAltAnnotation(other)] = sidecarSetResourceVersion;
+    Object.assign(patch.annotations, switchVersionAnnotations(pod, target, other, sidecarSetResourceVersion));
   }
   if (changed) patch.annotations[SIDECARSET_WORKING_HOTUPGRADE_CONTAINER_ANNOTATION] = encodeWorkingHotUpgradeAnnotation(working);
   return patch;
@@ -160,8 +144,7 @@ export function resetChanges(pod: Pod, set: Pick<SidecarSet, 'metadata' | 'spec'
     if (image === undefined || image === empty) continue;
     patch.images[other] = empty;
     patch.changedContainers.push(other);
-    patch.annotations[sidecarSetVersionAnnotation(other)] = '0';
-    patch.annotations[sidecarSetVersionAltAnnotation(working)] = '0';
+    Object.assign(patch.annotations, resetVersionAnnotations(working, other));
   }
   if (patch.changedContainers.length === 0) return undefined;
   patch.annotations[SIDECARSET_INPLACE_UPDATE_STATE_ANNOTATION] = inPlaceUpdateStateAnnotation(

@@ -11,8 +11,7 @@
 import type { Pod } from '../../api/pod-types.js';
 import type { SidecarContainer, SidecarSet } from '../../api/sidecarset-types.js';
 import {
-  HOT_UPGRADE_CONTAINER_SUFFIXES, SIDECARSET_HASH_ANNOTATION, SIDECARSET_HASH_WITHOUT_IMAGE_ANNOTATION,
-  SIDECARSET_INPLACE_UPDATE_STATE_ANNOTATION, SIDECARSET_WORKING_HOTUPGRADE_CONTAINER_ANNOTATION,
+  SIDECARSET_HASH_ANNOTATION, SIDECARSET_HASH_WITHOUT_IMAGE_ANNOTATION, SIDECARSET_INPLACE_UPDATE_STATE_ANNOTATION,
 } from '../../api/well-known-keys.js';
 import type { InPlaceUpdateState } from '../../api/workload-common-types.js';
 import { goJson } from './go-json.js';
@@ -118,43 +117,14 @@ function isLegacyHashAnnotation(value: string): boolean {
 
 // ---- hot upgrade names and the working-container annotation (§7.5) ---------------------------------------------
 
-/** `X` → [`X-1`, `X-2`]. */
-export function hotUpgradeContainerNames(sidecarName: string): [string, string] {
-  return [sidecarName + HOT_UPGRADE_CONTAINER_SUFFIXES[0], sidecarName + HOT_UPGRADE_CONTAINER_SUFFIXES[1]];
-}
+// Names, the working-container map and its Go rendering live in api/ (the agent shares them).
+export {
+  hotUpgradeContainerNames, parseWorkingHotUpgradeAnnotation, encodeWorkingHotUpgradeAnnotation, workingContainer,
+} from '../../api/sidecarset-hot-upgrade.js';
+import { hotUpgradeContainerNames } from '../../api/sidecarset-hot-upgrade.js';
 
 export function isHotUpgradeSidecar(c: Pick<SidecarContainer, 'upgradeStrategy'>): boolean {
   return c.upgradeStrategy?.upgradeType === 'HotUpgrade';
-}
-
-/** The working-container map; `{}` when absent or unparsable (upstream logs and carries on). */
-export function parseWorkingHotUpgradeAnnotation(pod: Pick<Pod, 'metadata'>): Record<string, string> {
-  const value = pod.metadata.annotations?.[SIDECARSET_WORKING_HOTUPGRADE_CONTAINER_ANNOTATION];
-  if (!value) return {};
-  try {
-    const parsed: unknown = JSON.parse(value);
-    if (!isRecord(parsed)) return {};
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') out[k] = v;
-    return out;
-  } catch {
-    return {};
-  }
-}
-
-export function encodeWorkingHotUpgradeAnnotation(map: Record<string, string>): string {
-  return goJson(map);
-}
-
-/**
- * Which of `X-1`/`X-2` works now and which is the other one (empty, or the old one mid-upgrade). Only an explicit
- * `X-1` in the annotation makes `X-1` the working one; absent or anything else means `X-2` (upstream rule).
- */
-export function workingContainer(pod: Pick<Pod, 'metadata'>, sidecarName: string): { working: string; other: string } {
-  const [name1, name2] = hotUpgradeContainerNames(sidecarName);
-  return parseWorkingHotUpgradeAnnotation(pod)[sidecarName] === name1
-    ? { working: name1, other: name2 }
-    : { working: name2, other: name1 };
 }
 
 /** Names of the Pod containers that belong to the set's sidecars (both `-1`/`-2` for hot ones), sorted. */

@@ -12,8 +12,9 @@
  *
  * Deliberately not done here: the hot-upgrade reset pass (§7.3 step 4, §7.5 step 4). In kruise-ts the agent that ran
  * the swap resets the old container once it has confirmed the new one through the CRI; a second writer here would
- * race it. So `reset` actions of the plan are ignored (logged at debug). Until the agent's swap lands, a Pod with a
- * request stays updated-but-not-ready and a HotUpgrade rollout advances only `maxUnavailable` Pods.
+ * race it. So `reset` actions of the plan are ignored (logged at debug). A Pod with a request counts as
+ * updated-but-not-ready until its agent (src/agent/hotupgrade) removes the request, so a HotUpgrade rollout
+ * advances at most `maxUnavailable` Pods at a time.
  *
  * Events (kruise-ts reasons; v0.9.0's SidecarSet controller emits none for upgrades): on the Pod,
  * `SidecarUpgraded` (cold images patched) and `SidecarHotUpgradeRequested`; on the SidecarSet, `SidecarUpgradeFailed`
