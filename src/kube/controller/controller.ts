@@ -17,6 +17,7 @@
  * `shutdownForceMs` more, `start` rejects with a GracefulShutdownPeriodExpired error (A7).
  */
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { KruiseError } from '../../api/errors.js';
 import { systemSchedulingClock, type CancelTimer, type SchedulingClock } from '../workqueue/clock.js';
@@ -243,6 +244,8 @@ export class Controller {
     // One controller per reconcile, aborted by its timeout or by a hard stop. (AbortSignal.any per reconcile
     // cost more than the reconcile itself in the runtime benchmark.)
     const abort = new AbortController();
+    // A reconcile may run many requests at once on this signal (a scale-out's creates): each listens while in flight.
+    setMaxListeners(0, abort.signal);
     let timedOut = false;
     const timeoutMs = this.o.reconcileTimeoutMs;
     const cancelTimeout = this.clock.schedule(() => {
