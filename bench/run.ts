@@ -27,6 +27,12 @@ import {
   DEFAULT_OPTIONS as IMAGEPULL_DEFAULTS, imagePullSummary, runImagePullBench, type ImagePullBenchOptions,
 } from './imagepull-bench.js';
 import type { Summary } from './stats.js';
+import {
+  DEFAULT_OPTIONS as SIDECARSET_DEFAULTS, sidecarSetSummary, runSidecarSetBench, type SidecarSetBenchOptions,
+} from './sidecarset-bench.js';
+import {
+  DEFAULT_OPTIONS as CLONESET_DEFAULTS, cloneSetSummary, runCloneSetBench, type CloneSetBenchOptions,
+} from './cloneset-bench.js';
 
 interface Machine {
   nproc: number;
@@ -126,6 +132,30 @@ const BENCHMARKS: Record<string, Benchmark> = {
       log(`imagepull benchmark: ${options.nodes} nodes at parallelism ${options.parallelism}; agent with ${options.images} images`);
       const result = await runImagePullBench(options, log);
       return { result, isDefault, summary: imagePullSummary(result) };
+    },
+  },
+  sidecarset: {
+    async run(args, log) {
+      const options: SidecarSetBenchOptions = { ...SIDECARSET_DEFAULTS };
+      let isDefault = true;
+      for (const k of Object.keys(SIDECARSET_DEFAULTS) as (keyof SidecarSetBenchOptions)[]) {
+        if (args.flags.has(k)) { options[k] = intFlag(args, k); isDefault &&= options[k] === SIDECARSET_DEFAULTS[k]; }
+      }
+      log(`sidecarset benchmark: ${options.pods} pods on ${options.nodes} nodes, maxUnavailable ${options.maxUnavailablePercent}%`);
+      const result = await runSidecarSetBench(options, log);
+      return { result, isDefault, summary: sidecarSetSummary(result) };
+    },
+  },
+  cloneset: {
+    async run(args, log) {
+      const options: CloneSetBenchOptions = { ...CLONESET_DEFAULTS };
+      let isDefault = true;
+      for (const k of Object.keys(CLONESET_DEFAULTS) as (keyof CloneSetBenchOptions)[]) {
+        if (args.flags.has(k)) { options[k] = intFlag(args, k); isDefault &&= options[k] === CLONESET_DEFAULTS[k]; }
+      }
+      log(`cloneset benchmark: ${options.nodes} nodes, ${options.pods} pods; ${options.cloneSets} CloneSets x ${options.podsPerCloneSet}`);
+      const result = await runCloneSetBench(options, log);
+      return { result, isDefault, summary: cloneSetSummary(result) };
     },
   },
 };
