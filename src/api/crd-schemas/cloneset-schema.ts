@@ -1,11 +1,10 @@
 /** CloneSet CRD (upstream v0.9.0: shortName `clone`, namespaced, status and scale subresources, six columns). */
-import { API_VERSION_PARTS, AGE_COLUMN } from './crd-constants.js';
+import { AGE_COLUMN, kruiseCrd } from './crd-constants.js';
 import type { CustomResourceDefinition } from './crd-types.js';
 import { envelope, priorityStrategy, scatterStrategy } from './common-schemas.js';
 import {
   arr, bool, dateTime, int32, int64, intOrString, labelSelector, map, obj, preserved, str,
 } from './schema-builders.js';
-import { RESOURCES } from '../group-version.js';
 
 const lifecycleHook = () => obj({ finalizersHandler: arr(str()), labelsHandler: map(str()) });
 
@@ -56,43 +55,18 @@ export const cloneSetSchema = envelope(
   'CloneSet manages a set of identical Pods, scaled and updated in place or by recreation.',
 );
 
-const names = RESOURCES.CloneSet;
-
-export const cloneSetCrd: CustomResourceDefinition = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `${names.plural}.${API_VERSION_PARTS.group}` },
-  spec: {
-    group: API_VERSION_PARTS.group,
-    names: {
-      kind: names.kind, listKind: names.listKind, plural: names.plural, singular: names.singular,
-      shortNames: [...names.shortNames],
-    },
-    scope: 'Namespaced',
-    versions: [{
-      name: API_VERSION_PARTS.version,
-      served: true,
-      storage: true,
-      schema: { openAPIV3Schema: cloneSetSchema },
-      subresources: {
-        status: {},
-        scale: {
-          specReplicasPath: '.spec.replicas',
-          statusReplicasPath: '.status.replicas',
-          labelSelectorPath: '.status.labelSelector',
-        },
-      },
-      additionalPrinterColumns: [
-        { name: 'DESIRED', type: 'integer', jsonPath: '.spec.replicas', description: 'The desired number of pods.' },
-        { name: 'UPDATED', type: 'integer', jsonPath: '.status.updatedReplicas', description: 'The number of pods updated.' },
-        {
-          name: 'UPDATED_READY', type: 'integer', jsonPath: '.status.updatedReadyReplicas',
-          description: 'The number of pods updated and ready.',
-        },
-        { name: 'READY', type: 'integer', jsonPath: '.status.readyReplicas', description: 'The number of pods ready.' },
-        { name: 'TOTAL', type: 'integer', jsonPath: '.status.replicas', description: 'The number of currently all pods.' },
-        AGE_COLUMN,
-      ],
-    }],
+export const cloneSetCrd: CustomResourceDefinition = kruiseCrd('CloneSet', cloneSetSchema, [
+  { name: 'DESIRED', type: 'integer', jsonPath: '.spec.replicas', description: 'The desired number of pods.' },
+  { name: 'UPDATED', type: 'integer', jsonPath: '.status.updatedReplicas', description: 'The number of pods updated.' },
+  {
+    name: 'UPDATED_READY', type: 'integer', jsonPath: '.status.updatedReadyReplicas',
+    description: 'The number of pods updated and ready.',
   },
-};
+  { name: 'READY', type: 'integer', jsonPath: '.status.readyReplicas', description: 'The number of pods ready.' },
+  { name: 'TOTAL', type: 'integer', jsonPath: '.status.replicas', description: 'The number of currently all pods.' },
+  AGE_COLUMN,
+], {
+  specReplicasPath: '.spec.replicas',
+  statusReplicasPath: '.status.replicas',
+  labelSelectorPath: '.status.labelSelector',
+});

@@ -1,11 +1,10 @@
 /** ImagePullJob CRD (upstream v0.9.0: namespaced, status subresource, columns TOTAL/ACTIVE/SUCCEED/FAILED/AGE/MESSAGE). */
-import { API_VERSION_PARTS, AGE_COLUMN } from './crd-constants.js';
+import { AGE_COLUMN, kruiseCrd } from './crd-constants.js';
 import type { CustomResourceDefinition } from './crd-types.js';
 import { envelope } from './common-schemas.js';
 import {
   arr, dateTime, int32, int64, intOrString, labelSelector, labelSelectorRequirement, map, obj, str,
 } from './schema-builders.js';
-import { RESOURCES } from '../group-version.js';
 
 export const imagePullJobSchema = envelope(
   obj({
@@ -42,30 +41,11 @@ export const imagePullJobSchema = envelope(
   'ImagePullJob pulls an image on a set of nodes ahead of need.',
 );
 
-const names = RESOURCES.ImagePullJob;
-
-export const imagePullJobCrd: CustomResourceDefinition = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `${names.plural}.${API_VERSION_PARTS.group}` },
-  spec: {
-    group: API_VERSION_PARTS.group,
-    names: { kind: names.kind, listKind: names.listKind, plural: names.plural, singular: names.singular },
-    scope: 'Namespaced',
-    versions: [{
-      name: API_VERSION_PARTS.version,
-      served: true,
-      storage: true,
-      schema: { openAPIV3Schema: imagePullJobSchema },
-      subresources: { status: {} },
-      additionalPrinterColumns: [
-        { name: 'TOTAL', type: 'integer', jsonPath: '.status.desired', description: 'Number of all nodes matched by this job' },
-        { name: 'ACTIVE', type: 'integer', jsonPath: '.status.active', description: 'Number of image pull task active' },
-        { name: 'SUCCEED', type: 'integer', jsonPath: '.status.succeeded', description: 'Number of image pull task succeeded' },
-        { name: 'FAILED', type: 'integer', jsonPath: '.status.failed', description: 'Number of image pull tasks failed' },
-        AGE_COLUMN,
-        { name: 'MESSAGE', type: 'string', jsonPath: '.status.message', description: 'Summary of status when job is failed' },
-      ],
-    }],
-  },
-};
+export const imagePullJobCrd: CustomResourceDefinition = kruiseCrd('ImagePullJob', imagePullJobSchema, [
+  { name: 'TOTAL', type: 'integer', jsonPath: '.status.desired', description: 'Number of all nodes matched by this job' },
+  { name: 'ACTIVE', type: 'integer', jsonPath: '.status.active', description: 'Number of image pull task active' },
+  { name: 'SUCCEED', type: 'integer', jsonPath: '.status.succeeded', description: 'Number of image pull task succeeded' },
+  { name: 'FAILED', type: 'integer', jsonPath: '.status.failed', description: 'Number of image pull tasks failed' },
+  AGE_COLUMN,
+  { name: 'MESSAGE', type: 'string', jsonPath: '.status.message', description: 'Summary of status when job is failed' },
+]);

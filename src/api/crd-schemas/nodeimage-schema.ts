@@ -1,9 +1,8 @@
 /** NodeImage CRD (upstream v0.9.0: cluster-scoped, status subresource, columns DESIRED/PULLING/SUCCEED/FAILED/AGE). */
-import { API_VERSION_PARTS, AGE_COLUMN } from './crd-constants.js';
+import { AGE_COLUMN, kruiseCrd } from './crd-constants.js';
 import type { CustomResourceDefinition } from './crd-types.js';
 import { envelope, objectReference } from './common-schemas.js';
 import { arr, dateTime, enumStr, int32, int64, map, obj, str } from './schema-builders.js';
-import { RESOURCES } from '../group-version.js';
 
 export const nodeImageSchema = envelope(
   obj({
@@ -46,29 +45,10 @@ export const nodeImageSchema = envelope(
   'NodeImage lists the images wanted on one node (same name as the Node) and their pull status.',
 );
 
-const names = RESOURCES.NodeImage;
-
-export const nodeImageCrd: CustomResourceDefinition = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `${names.plural}.${API_VERSION_PARTS.group}` },
-  spec: {
-    group: API_VERSION_PARTS.group,
-    names: { kind: names.kind, listKind: names.listKind, plural: names.plural, singular: names.singular },
-    scope: 'Cluster',
-    versions: [{
-      name: API_VERSION_PARTS.version,
-      served: true,
-      storage: true,
-      schema: { openAPIV3Schema: nodeImageSchema },
-      subresources: { status: {} },
-      additionalPrinterColumns: [
-        { name: 'DESIRED', type: 'integer', jsonPath: '.status.desired', description: 'Number of all images on this node' },
-        { name: 'PULLING', type: 'integer', jsonPath: '.status.pulling', description: 'Number of image pull task active' },
-        { name: 'SUCCEED', type: 'integer', jsonPath: '.status.succeeded', description: 'Number of image pull task succeeded' },
-        { name: 'FAILED', type: 'integer', jsonPath: '.status.failed', description: 'Number of image pull tasks failed' },
-        AGE_COLUMN,
-      ],
-    }],
-  },
-};
+export const nodeImageCrd: CustomResourceDefinition = kruiseCrd('NodeImage', nodeImageSchema, [
+  { name: 'DESIRED', type: 'integer', jsonPath: '.status.desired', description: 'Number of all images on this node' },
+  { name: 'PULLING', type: 'integer', jsonPath: '.status.pulling', description: 'Number of image pull task active' },
+  { name: 'SUCCEED', type: 'integer', jsonPath: '.status.succeeded', description: 'Number of image pull task succeeded' },
+  { name: 'FAILED', type: 'integer', jsonPath: '.status.failed', description: 'Number of image pull tasks failed' },
+  AGE_COLUMN,
+]);

@@ -1,9 +1,8 @@
 /** SidecarSet CRD (upstream v0.9.0: cluster-scoped, status subresource, columns MATCHED/UPDATED/READY/AGE). */
-import { API_VERSION_PARTS, AGE_COLUMN } from './crd-constants.js';
+import { AGE_COLUMN, kruiseCrd } from './crd-constants.js';
 import type { CustomResourceDefinition } from './crd-types.js';
 import { envelope, scatterStrategy } from './common-schemas.js';
 import { arr, bool, int32, int64, intOrString, labelSelector, obj, preserved, str } from './schema-builders.js';
-import { RESOURCES } from '../group-version.js';
 
 /** A corev1.Container (kept as is) plus the Kruise fields, which are declared. */
 const sidecarContainer = () => preserved({ description: 'A corev1.Container plus Kruise injection and upgrade fields.' }, {
@@ -44,28 +43,9 @@ export const sidecarSetSchema = envelope(
   'SidecarSet injects sidecar containers into matching Pods and upgrades them in place.',
 );
 
-const names = RESOURCES.SidecarSet;
-
-export const sidecarSetCrd: CustomResourceDefinition = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `${names.plural}.${API_VERSION_PARTS.group}` },
-  spec: {
-    group: API_VERSION_PARTS.group,
-    names: { kind: names.kind, listKind: names.listKind, plural: names.plural, singular: names.singular },
-    scope: 'Cluster',
-    versions: [{
-      name: API_VERSION_PARTS.version,
-      served: true,
-      storage: true,
-      schema: { openAPIV3Schema: sidecarSetSchema },
-      subresources: { status: {} },
-      additionalPrinterColumns: [
-        { name: 'MATCHED', type: 'integer', jsonPath: '.status.matchedPods', description: 'The number of pods matched.' },
-        { name: 'UPDATED', type: 'integer', jsonPath: '.status.updatedPods', description: 'The number of pods matched and updated.' },
-        { name: 'READY', type: 'integer', jsonPath: '.status.readyPods', description: 'The number of pods matched and ready.' },
-        AGE_COLUMN,
-      ],
-    }],
-  },
-};
+export const sidecarSetCrd: CustomResourceDefinition = kruiseCrd('SidecarSet', sidecarSetSchema, [
+  { name: 'MATCHED', type: 'integer', jsonPath: '.status.matchedPods', description: 'The number of pods matched.' },
+  { name: 'UPDATED', type: 'integer', jsonPath: '.status.updatedPods', description: 'The number of pods matched and updated.' },
+  { name: 'READY', type: 'integer', jsonPath: '.status.readyPods', description: 'The number of pods matched and ready.' },
+  AGE_COLUMN,
+]);
