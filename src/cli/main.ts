@@ -68,9 +68,12 @@ program.command('sandbox')
   .option('--cri-endpoint <endpoint>', 'put every node on this CRI runtime (unix:///run/containerd/containerd.sock) instead of the built-in one')
   .addOption(new Option('--image-pull-seconds <s>', 'how long an image pull takes on the built-in runtime').default(2).argParser(parseSeconds))
   .option('--node-labels <labels>', 'extra labels of every node: k=v,k2=v2', '')
+  .option('--no-coordinator', 'do not run the coordinator\'s controllers: nothing reconciles CloneSets, SidecarSets or ImagePullJobs until '
+    + 'you run one, e.g. `kruise-ts coordinator --kubeconfig <this kubeconfig> --no-leader-elect --health-port 0 --webhook-port 0` '
+    + '(the sandbox keeps serving the webhooks until that coordinator takes them over)')
   .action(async (opts: {
     port: number; kubeconfig: string; featureGates: string; logLevel: string;
-    nodes: number; criEndpoint?: string; imagePullSeconds: number; nodeLabels: string;
+    nodes: number; criEndpoint?: string; imagePullSeconds: number; nodeLabels: string; coordinator: boolean;
   }) => {
     const { parseNodeLabels } = await import('../sandbox/node/node-object.js');
     let gates;
@@ -96,7 +99,7 @@ program.command('sandbox')
     let sandbox;
     try {
       sandbox = await startSandbox({
-        port: opts.port, kubeconfigPath, featureGates: gates, logger: log,
+        port: opts.port, kubeconfigPath, featureGates: gates, logger: log, coordinator: opts.coordinator,
         nodes: {
           count: opts.nodes, imagePullSeconds: opts.imagePullSeconds, labels: nodeLabels,
           ...(opts.criEndpoint !== undefined ? { criEndpoint: opts.criEndpoint } : {}),

@@ -16,6 +16,9 @@
  * runtime. Its Pods come from ONE informer over all Pods in the agents' factory, indexed by `spec.nodeName`
  * (`PodsByNode`), so an event reaches only the agent of the Pod's node, as the NodeImages do.
  *
+ * `runCoordinator: false` leaves the coordinator out (the agents stay): one in another process reconciles, as
+ * `kruise-ts coordinator` against the sandbox's kubeconfig, so its own cost can be measured apart (bench/).
+ *
  * Only with `KruiseDaemon` on (spec §0.1), as on a cluster. Agents can be added (a node added at runtime) and
  * stopped and started again (an agent restart mid-job): each start is a fresh controller, as a new agent pod is.
  *
@@ -74,6 +77,11 @@ export interface SandboxImagePullOptions {
   logger: Logger;
   /** Each agent's PullImage calls at once (`--max-concurrent-pulls`). @default 2 */
   maxConcurrentPulls?: number;
+  /**
+   * Run the coordinator's controllers here. false: a coordinator in another process reconciles (`kruise-ts sandbox
+   * --no-coordinator`); the agents still run. @default true
+   */
+  runCoordinator?: boolean;
   /** Coordinator tuning (tests shorten its timeouts). */
   coordinator?: ImagePullControllersOptions;
   /** SidecarSet controller tuning. */
@@ -100,7 +108,10 @@ export interface SandboxAgent {
 }
 
 export interface SandboxImagePull {
-  /** The coordinator's Manager (ImagePullJob/NodeImage controllers only with `KruiseDaemon` on; SidecarSet always). */
+  /**
+   * The coordinator's Manager (ImagePullJob/NodeImage controllers only with `KruiseDaemon` on; SidecarSet always);
+   * undefined with `runCoordinator: false`.
+   */
   readonly coordinator: Manager | undefined;
   /** Whether agents run (`KruiseDaemon` on). */
   readonly enabled: boolean;
@@ -117,7 +128,8 @@ export interface SandboxImagePull {
   startAgent(nodeName: string): Promise<void>;
   /**
    * Stops the coordinator's Manager (in-flight reconciles aborted) and starts a fresh one with `gates` (default: the
-   * sandbox's), as a restarted coordinator pod; resolves once its caches are filled. Agents keep running.
+   * sandbox's), as a restarted coordinator pod; resolves once its caches are filled. Agents keep running. Rejects
+   * (`Invalid`) with `runCoordinator: false`: the coordinator is another process's to restart.
    */
   restartCoordinator(gates?: Pick<FeatureGates, 'enabled'>): Promise<void>;
   /** Agents first, then the coordinator; resolves when everything returned. Idempotent. */
@@ -223,7 +235,7 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
   const nodeCount = o.nodes.length;
   const coordinatorClient = makeClient({
     kubeConfig: o.kubeConfig, role: 'coordinator', version: VERSION,
-    qps: Math.max(100, 2 * nodeCount), burst: Math.max(200, 4 * nodeCount),
+    qps: Math.max(500, 5 * nodeCount), burst: Math.max(1000, 10 * nodeCount),
   });
   // The SidecarSet controller has no gate (spec §0.1), so the coordinator runs even with KruiseDaemon off.
   // A new Manager (and metrics registry) per start: `restartCoordinator` replaces it as a new coordinator pod would.
@@ -234,16 +246,18 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
       logger: o.logger.child({ role: 'coordinator' }), component: 'kruise-ts-coordinator', leaderElection: false,
       controllers: (ctx) => [
         ...registerImagePullControllers(ctx, gates, o.coordinator), ...registerSidecarSetController(ctx, o.sidecarSet),
-        ...registerCloneSetControllers(ctx, gates, o.cloneSet),
+        ...registerCloneSetControllers(ctx, gates, { writeConcurrency: 64, ...o.cloneSet }),
       ],
     });
   };
   let coordinatorAbort = new AbortController();
   const runCoordinator = (m: Manager): Promise<void> => m.start(AbortSignal.any([stopAll.signal, coordinatorAbort.signal]))
     .catch((e: unknown) => { log.error({ err: e }, 'coordinator stopped unexpectedly'); });
-  let coordinator = newCoordinator(o.gates);
-  let coordinatorDone = runCoordinator(coordinator);
+  const inProcess = o.runCoordinator ?? true;
+  let coordinator = inProcess ? newCoordinator(o.gates) : undefined;
+  let coordinatorDone = coordinator ? runCoordinator(coordinator) : Promise.resolve();
   const restartCoordinator = async (gates: Pick<FeatureGates, 'enabled'> = o.gates): Promise<void> => {
+    if (!inProcess) throw new KruiseError('the sandbox runs without its coordinator (runCoordinator: false)', { reason: 'Invalid', fieldPath: 'runCoordinator' });
     if (stopAll.signal.aborted) throw new KruiseError('the sandbox coordinator is stopping', { reason: 'Unavailable' });
     coordinatorAbort.abort(new KruiseError('the sandbox coordinator is restarting', { reason: 'Aborted' }));
     await coordinatorDone;
@@ -372,7 +386,7 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     await stop();
     throw e;
   }
-  log.info({ enabled, agents: agents.size, maxConcurrentPulls }, 'image pull coordinator and agents running');
+  log.info({ enabled, agents: agents.size, maxConcurrentPulls, coordinator: inProcess ? 'in-process' : 'external' }, 'image pull coordinator and agents running');
 
   return {
     get coordinator() { return coordinator; },
@@ -380,7 +394,7 @@ export async function startSandboxImagePull(o: SandboxImagePullOptions): Promise
     enabled,
     agentRegistry,
     async ready(signal?: AbortSignal): Promise<void> {
-      await Promise.all([enabled ? synced(signal) : undefined, coordinator.informers.waitForSync(signal)]);
+      await Promise.all([enabled ? synced(signal) : undefined, coordinator?.informers.waitForSync(signal)]);
     },
     agent(nodeName: string): SandboxAgent | undefined {
       const slot = agents.get(nodeName);

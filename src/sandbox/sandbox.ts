@@ -1,7 +1,8 @@
 /**
  * `kruise-ts sandbox`: one process with an embedded Kubernetes API server, the coordinator's admission webhooks,
  * emulated nodes and, with nodes, the ImagePullJob pipeline (coordinator controllers and one agent per node;
- * imagepull-wiring.ts). It makes its own CA, applies our CRDs, and writes a kubeconfig.
+ * imagepull-wiring.ts; the controllers can be left to a coordinator in another process, `coordinator: false`). It
+ * makes its own CA, applies our CRDs, and writes a kubeconfig.
  */
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -39,6 +40,17 @@ export interface SandboxOptions {
   now?: () => Date;
   /** Emulated nodes and the sandbox scheduler (issue 5); absent or `count: 0`: an API server only. */
   nodes?: SandboxNodesSettings;
+  /**
+   * Run the coordinator's controllers (CloneSet, SidecarSet, ImagePullJob, NodeImage) in the sandbox, with nodes.
+   * false (`--no-coordinator`): nothing here reconciles our CRs until a coordinator in another process does
+   * (`kruise-ts coordinator --kubeconfig <kubeconfigPath> --no-leader-elect`). The admission webhooks stay: they
+   * are the API's, and a CloneSet must be defaulted and validated whether or not a coordinator runs yet. An
+   * external coordinator serving its own webhooks (`--webhook-port`) replaces their configurations with its URL.
+   * It behaves as the in-process one only with the sandbox's feature gates (`--feature-gates`; the sandbox turns
+   * alpha gates on that a coordinator's v0.9 defaults leave off).
+   * @default true
+   */
+  coordinator?: boolean;
 }
 
 export interface SandboxNodesSettings {
@@ -57,7 +69,7 @@ export interface SandboxNodesSettings {
   /** Each node's agent: PullImage calls at once (`kruise-ts agent --max-concurrent-pulls`). @default 2 */
   maxConcurrentPulls?: number;
   /** ImagePullJob coordinator and agent tuning (tests shorten timeouts and backoff). */
-  imagePull?: Pick<SandboxImagePullOptions, 'coordinator' | 'agent'>;
+  imagePull?: Pick<SandboxImagePullOptions, 'coordinator' | 'agent' | 'hotUpgrade'>;
 }
 
 export interface Sandbox {
@@ -73,8 +85,8 @@ export interface Sandbox {
   /** The emulated nodes, when asked for; every one has reported Ready when startSandbox resolves. */
   readonly nodes: SandboxNodes | undefined;
   /**
-   * With nodes: the ImagePullJob and NodeImage controllers and one image-puller agent per node (with
-   * `KruiseDaemon` on); their caches are filled when startSandbox resolves.
+   * With nodes: the coordinator's controllers (unless `coordinator: false`) and one image-puller agent per node
+   * (with `KruiseDaemon` on); their caches are filled when startSandbox resolves.
    */
   readonly imagePull: SandboxImagePull | undefined;
   /** Adds an emulated node (with its agent) at runtime; the sandbox must have been started with nodes. */
@@ -154,7 +166,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
       await nodes.ready();
       // The ImagePullJob pipeline needs nodes to pull on; with none the sandbox stays an API server alone.
       imagePull = await startSandboxImagePull({
-        kubeConfig: kc, gates: o.featureGates, nodes: nodes.nodes, logger: o.logger,
+        kubeConfig: kc, gates: o.featureGates, nodes: nodes.nodes, logger: o.logger, runCoordinator: o.coordinator ?? true,
         ...(o.nodes.maxConcurrentPulls !== undefined ? { maxConcurrentPulls: o.nodes.maxConcurrentPulls } : {}),
         ...o.nodes.imagePull,
       });
@@ -170,7 +182,10 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     await apiServer.close();
     throw e;
   }
-  log.info({ url: apiServer.url, webhookPort: admission.port, featureGates: o.featureGates.toString() }, 'sandbox API server serving');
+  log.info({
+    url: apiServer.url, webhookPort: admission.port, featureGates: o.featureGates.toString(),
+    coordinator: o.coordinator === false ? 'external' : 'in-process',
+  }, 'sandbox API server serving');
   const adm = admission;
   const kube = client;
   const nodeClient = nodesClient;

@@ -63,11 +63,24 @@ function envOf(pod: Pod, c: Container, nodeIp: string): KeyValue[] {
   const out: KeyValue[] = [];
   for (const e of c.env ?? []) {
     const ref = e.valueFrom?.fieldRef?.fieldPath;
-    const value = e.value ?? (ref === undefined ? undefined : fields[ref]);
+    const value = e.value ?? (ref === undefined ? undefined : fields[ref] ?? mapFieldValue(pod, ref));
     if (e.valueFrom !== undefined && value === undefined) continue;
     out.push({ key: e.name, value: value ?? '' });
   }
   return out;
+}
+
+const MAP_FIELD_REF = /^metadata\.(annotations|labels)\['([^']*)'\]$/;
+
+/**
+ * `metadata.annotations['k']` / `metadata.labels['k']` as the kubelet resolves them when it creates the container: the
+ * value at that moment, "" when the key is absent (the hot-upgrade version env depends on it).
+ */
+function mapFieldValue(pod: Pod, ref: string): string | undefined {
+  const m = MAP_FIELD_REF.exec(ref);
+  if (!m) return undefined;
+  const map = m[1] === 'annotations' ? pod.metadata.annotations : pod.metadata.labels;
+  return map?.[m[2]!] ?? '';
 }
 
 export function containerConfigFor(
