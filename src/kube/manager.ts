@@ -3,6 +3,7 @@
  * standby has warm caches), a health server answers /healthz, /readyz and /metrics, and the controllers run only
  * while this process holds the leader Lease. Losing leadership aborts them at once.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { KruiseError } from '../api/errors.js';
 import type { Registry } from 'prom-client';
@@ -83,6 +84,8 @@ export class Manager {
     const log = this.o.logger.child({ component: 'manager' });
     const inner = new AbortController();
     const running = AbortSignal.any([signal, inner.signal]);
+    // Every informer, controller worker and the health server listen on it: many listeners are by design, not a leak.
+    setMaxListeners(0, running);
     const tasks: Promise<unknown>[] = [this.informers.start(running)];
     if (this.health) {
       tasks.push(this.health.start(running));
