@@ -58,6 +58,12 @@ export function fieldErrorMessage(e: FieldError): string {
   return text;
 }
 
+/** apimachinery's `ErrorBody()`: the text without the `field: ` prefix, what a Status cause's `message` carries. */
+export function fieldErrorBody(e: FieldError): string {
+  const full = fieldErrorMessage(e);
+  return full.startsWith(`${e.field}: `) ? full.slice(e.field.length + 2) : full;
+}
+
 /** Joins several errors the way apimachinery's aggregate does: one alone as is, several as `[a, b]`. */
 export function aggregateMessage(errors: readonly FieldError[]): string {
   const msgs = errors.map(fieldErrorMessage);

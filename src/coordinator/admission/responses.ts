@@ -3,7 +3,7 @@
  * `admission.PatchResponseFromRaw`), so the kube-apiserver shows the same `admission webhook "<name>" denied the
  * request: <message>` texts as OpenKruise.
  */
-import { aggregateMessage, fieldErrorMessage, type FieldError } from '../../api/index.js';
+import { aggregateMessage, fieldErrorBody, type FieldError } from '../../api/index.js';
 import { jsonPatchDiff } from './json-patch-diff.js';
 import { DecodeError, type AdmissionResponse } from './types.js';
 
@@ -32,7 +32,7 @@ export function errored(code: number, message: string, warnings: readonly string
  */
 export function fieldErrorsDenied(code: number, errors: readonly FieldError[], warnings: readonly string[] = []): AdmissionResponse {
   const response = errored(code, aggregateMessage(errors), warnings);
-  response.status!.details = { causes: errors.map((e) => ({ type: e.type, field: e.field, message: fieldErrorMessage(e) })) };
+  response.status!.details = { causes: errors.map((e) => ({ type: e.type, field: e.field, message: fieldErrorBody(e) })) };
   return response;
 }
 

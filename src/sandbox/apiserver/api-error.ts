@@ -4,7 +4,7 @@
  */
 import { KruiseError } from '../../api/errors.js';
 import type { FieldError } from '../../api/field-errors.js';
-import { aggregateMessage } from '../../api/field-errors.js';
+import { aggregateMessage, fieldErrorBody } from '../../api/field-errors.js';
 
 export type StatusReason =
   | 'BadRequest' | 'Unauthorized' | 'Forbidden' | 'NotFound' | 'AlreadyExists' | 'Conflict' | 'Gone' | 'Invalid'
@@ -77,7 +77,7 @@ export const apiErrors = {
     const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
     return new ApiError(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${aggregateMessage(errors)}`, {
       name, group, kind,
-      causes: errors.map((e) => ({ reason: e.type, message: messageWithoutField(e), field: e.field })),
+      causes: errors.map((e) => ({ reason: e.type, message: fieldErrorBody(e), field: e.field })),
     });
   },
   badRequest: (message: string) => new ApiError(400, 'BadRequest', message),
@@ -93,8 +93,3 @@ export const apiErrors = {
   timeout: (message: string) => new ApiError(504, 'Timeout', message),
 };
 
-/** The cause message Kubernetes puts in `details.causes[].message`: the error text without the field prefix. */
-function messageWithoutField(e: FieldError): string {
-  const full = aggregateMessage([e]);
-  return full.startsWith(`${e.field}: `) ? full.slice(e.field.length + 2) : full;
-}

@@ -25,7 +25,10 @@ function deniedWith(r: AdmissionResponse, code: number, ...details: string[]): v
   assert.equal(r.allowed, false, 'expected a denial');
   assert.equal(r.status?.code, code, r.status?.message);
   for (const d of details) assert.ok(r.status?.message.includes(d), `${JSON.stringify(r.status?.message)} should contain ${JSON.stringify(d)}`);
-  assert.ok((r.status?.details?.causes?.length ?? 0) > 0, 'field errors are given as causes');
+  const causes = r.status?.details?.causes ?? [];
+  assert.ok(causes.length > 0, 'field errors are given as causes');
+  // kubectl prints `field: message` from each cause, so the message must not carry the field again.
+  for (const c of causes) assert.ok(c.field && !c.message?.startsWith(`${c.field}:`), `cause ${JSON.stringify(c)} repeats its field`);
 }
 
 describe('mutating webhooks', () => {
