@@ -80,6 +80,15 @@ function nodeStatus(o: KubeObject): string {
   return s;
 }
 
+/** kubectl's CONTROLLER cell: `<kind>.<group>/<name>` of the controlling owner, lowercased kind, `<none>` without. */
+function controllerOf(o: KubeObject): string {
+  const owner = (o.metadata.ownerReferences ?? []).find((r) => r.controller === true);
+  if (!owner) return '<none>';
+  const slash = owner.apiVersion.indexOf('/');
+  const group = slash < 0 ? '' : owner.apiVersion.slice(0, slash);
+  return `${owner.kind.toLowerCase()}${group ? `.${group}` : ''}/${owner.name}`;
+}
+
 const BUILTIN_COLUMNS: Record<string, Column[]> = {
   Pod: [NAME,
     col('Ready', 'string', podReady),
@@ -106,6 +115,7 @@ const BUILTIN_COLUMNS: Record<string, Column[]> = {
     col('Object', 'string', (o) => `${String(get(o, 'involvedObject', 'kind') ?? '').toLowerCase()}/${String(get(o, 'involvedObject', 'name') ?? '')}`),
     col('Message', 'string', (o) => String(o.message ?? ''))],
   PersistentVolumeClaim: [NAME, col('Status', 'string', (o) => String(get(o, 'status', 'phase') ?? '')), AGE],
+  ControllerRevision: [NAME, col('Controller', 'string', controllerOf), col('Revision', 'integer', (o) => num(o.revision)), AGE],
   Lease: [NAME, col('Holder', 'string', (o) => String(get(o, 'spec', 'holderIdentity') ?? '')), AGE],
   CustomResourceDefinition: [NAME, col('Created At', 'date', (o) => o.metadata.creationTimestamp ?? '')],
 };
