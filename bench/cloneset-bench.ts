@@ -109,9 +109,14 @@ function isReady(p: PodLike): boolean {
   return p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
-/** Ready and running the template image (the container status reports it, not just the spec). */
+/**
+ * Ready and running the template image: the container status reports it, not just the spec. (A Pod whose spec
+ * was just patched still shows Ready with the old container until the kubelet catches up.)
+ */
 function isReadyOn(p: PodLike, image: string): boolean {
-  return isReady(p) && p.spec?.containers?.[0]?.image === image && (p.status?.containerStatuses ?? []).every((c) => c.ready === true);
+  const statuses = p.status?.containerStatuses ?? [];
+  return isReady(p) && p.spec?.containers?.[0]?.image === image && statuses.length > 0
+    && statuses.every((c) => c.ready === true && c.image === image);
 }
 
 function cloneSet(name: string, replicas: number, image: string): string {

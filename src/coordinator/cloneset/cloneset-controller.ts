@@ -43,7 +43,7 @@ export const CLONESET_CONTROLLER_NAME = 'cloneset';
 export interface CloneSetControllerOptions {
   /** Upstream `--cloneset-workers`. @default 3 */
   workers?: number;
-  /** Pod/PVC creations or deletions in flight at once. @default 16 */
+  /** Pod/PVC creations or deletions, or Pod updates (in-place, refresh), in flight at once. @default 16 */
   writeConcurrency?: number;
   /** Upstream `--expectation-timeout` (spec §0.5). @default 300_000 */
   expectationTimeoutMs?: number;

@@ -34,7 +34,7 @@ export interface CloneSetSyncContext {
   readonly rc: ReconcileContext;
   /** In [0, 1), for instance ids. */
   readonly random: () => number;
-  /** Creations or deletions in flight at once within one batch. */
+  /** Creations or deletions in flight at once within one batch; Pod updates in flight at once. */
   readonly writeConcurrency: number;
 }
 

@@ -9,22 +9,22 @@
  * a later reconcile patches them once the grace has elapsed and removes the annotation. `syncUpdate` returns when
  * the next grace ends so the reconcile is requeued then (nothing else would wake it: the Pod does not change).
  */
+import pLimit from 'p-limit';
 import { KruiseError } from '../../api/errors.js';
-import type { Condition } from '../../api/meta.js';
 import type { Pod } from '../../api/pod-types.js';
 import {
   CONTROLLER_REVISION_HASH_LABEL, INPLACE_UPDATE_GRACE_ANNOTATION, INPLACE_UPDATE_GRACE_ANNOTATION_OLD,
   INPLACE_UPDATE_READY_CONDITION, INPLACE_UPDATE_STATE_ANNOTATION, INPLACE_UPDATE_STATE_ANNOTATION_OLD, LIFECYCLE_STATE_LABEL, LIFECYCLE_TIMESTAMP_ANNOTATION, SPECIFIED_DELETE_LABEL,
 } from '../../api/well-known-keys.js';
 import type { LifecycleState } from '../../api/workload-common-types.js';
-import {
-  EventReason, isNotFound, mergePatch, resources, updateStatusWithRetry, updateWithRetry,
-} from '../../kube/index.js';
+import { EventReason, isNotFound, mergePatch, resources } from '../../kube/index.js';
 import type { ExpectationDiffs } from './diffs.js';
 import {
   calculateInPlaceUpdateSpec, inPlaceUpdateCompleted, inPlaceUpdateGraceDeadlineMs, inPlaceUpdateGraceValue,
   inPlaceUpdateStateValue, readInPlaceUpdateGrace, readInPlaceUpdateState, type InPlaceUpdateGrace,
 } from './inplace.js';
+import { inPlaceReadyPatch } from './inplace-ready-condition.js';
+import { updateFromKnown } from './known-object-update.js';
 import { chooseUpdateCandidates } from './pod-order.js';
 import { formatTimeMs, parseTimeMs, podCondition, podLifecycleState } from './pod-state.js';
 import { isPodOnRevision, revisionLabelValue, type ControllerRevision } from './revision.js';
@@ -59,67 +59,76 @@ function hasInPlaceGate(pod: Pod): boolean {
   return (pod.spec.readinessGates ?? []).some((g) => g.conditionType === INPLACE_UPDATE_READY_CONDITION);
 }
 
-function withCondition(pod: Pod, c: Condition): Pod | undefined {
-  const conditions = [...(pod.status?.conditions ?? [])];
-  const i = conditions.findIndex((x) => x.type === c.type);
-  if (i >= 0 && conditions[i]!.status === c.status && conditions[i]!.reason === c.reason) return undefined;
-  if (i >= 0) conditions[i] = c;
-  else conditions.push(c);
-  return { ...pod, status: { ...(pod.status ?? {}), conditions } };
-}
-
-async function setInPlaceCondition(s: CloneSetSyncContext, pod: Pod, status: 'True' | 'False', reason?: string): Promise<void> {
-  const written = await updateStatusWithRetry<WritablePod>(s.client, resources.pods, pod.metadata.namespace ?? '', podKeyName(pod), (fresh) => {
-    if (fresh.metadata.uid !== pod.metadata.uid) return undefined;
-    return withCondition(fresh, {
-      type: INPLACE_UPDATE_READY_CONDITION, status, lastTransitionTime: formatTimeMs(s.now), ...(reason ? { reason } : {}),
-    }) as WritablePod | undefined;
-  }, { signal: s.rc.signal });
+/**
+ * Sets InPlaceUpdateReady (inplace-ready-condition.ts): one PATCH, where a read-modify-write from the cache met a
+ * 409 for most Pods the kubelet was still writing. Returns the Pod as written (or as cached when the condition
+ * already held), to chain the next write onto.
+ */
+async function setInPlaceCondition(s: CloneSetSyncContext, pod: Pod, status: 'True' | 'False', reason?: string): Promise<WritablePod> {
+  const patch = inPlaceReadyPatch(pod, status, s.now, reason);
+  if (patch === undefined) return pod as WritablePod;
+  const written = await s.client.patch<WritablePod>(resources.pods, pod.metadata.namespace ?? '', podKeyName(pod), 'strategic', patch,
+    { subresource: 'status', signal: s.rc.signal });
   if (written.metadata.resourceVersion) s.expectations.expectResourceVersion(s.key, podKeyName(pod), written.metadata.resourceVersion, s.now);
+  return written;
 }
 
 /**
  * §3.6 step 2: returns whether a Pod was written. InPlaceUpdateReady becomes True once the in-place update
  * completed (§4.7); lifecycle Updating → Updated (hook holds) or Normal, and Updated → Normal once released.
+ * Pods are refreshed `writeConcurrency` at a time: a round of in-place updates completes together, and its Pods
+ * stay not Ready (the InPlaceUpdateReady gate) until this writes them, so a serial loop would pace the rollout.
  */
 async function refreshPods(s: CloneSetSyncContext, wake: Soonest): Promise<boolean> {
-  const hook = s.cs.spec.lifecycle?.inPlaceUpdate;
-  let written = false;
-  for (const pod of s.pods) {
-    const grace = readInPlaceUpdateGrace(pod);
-    if (grace !== undefined) {
-      if ('error' in grace) {
-        // Which images to set is unknown: leave the Pod to the user (FailedUpdate says why) rather than guess.
-        throw new KruiseError(`pod ${podKeyName(pod)}: invalid ${INPLACE_UPDATE_GRACE_ANNOTATION} annotation: ${grace.error}`, {
-          reason: 'Invalid', fieldPath: `metadata.annotations[${INPLACE_UPDATE_GRACE_ANNOTATION}]`,
-        });
-      }
-      const state = readInPlaceUpdateState(pod);
-      const stateStart = state && !('error' in state) ? parseTimeMs(state.updateTimestamp) : undefined;
-      const deadline = inPlaceUpdateGraceDeadlineMs(grace, gracePeriodSeconds(s), stateStart);
-      if (s.now < deadline) {
-        wake.add(deadline - s.now);
-        continue;
-      }
-      await finishGracePeriod(s, pod, grace);
-      written = true;
-      continue;
+  // Decided for every Pod first (no I/O), so a reconcile with nothing to refresh queues no work.
+  const writes = s.pods.map((pod) => refreshWrite(s, pod, wake));
+  if (writes.every((w) => w === undefined)) return false;
+  const limit = pLimit(s.writeConcurrency);
+  const results = await Promise.allSettled(writes.map((w) => (w ? limit(w) : Promise.resolve())));
+  // As the serial loop did: the first failure (in Pod order) is the one FailedUpdate reports.
+  const failed = rejections(results);
+  if (failed.length > 0) throw failed[0];
+  return true;
+}
+
+/** The refresh a Pod needs, as a write to run, or `undefined` when it needs none (yet). */
+function refreshWrite(s: CloneSetSyncContext, pod: Pod, wake: Soonest): (() => Promise<void>) | undefined {
+  const grace = readInPlaceUpdateGrace(pod);
+  if (grace !== undefined) {
+    if ('error' in grace) {
+      // Which images to set is unknown: leave the Pod to the user (FailedUpdate says why) rather than guess.
+      const error = new KruiseError(`pod ${podKeyName(pod)}: invalid ${INPLACE_UPDATE_GRACE_ANNOTATION} annotation: ${grace.error}`, {
+        reason: 'Invalid', fieldPath: `metadata.annotations[${INPLACE_UPDATE_GRACE_ANNOTATION}]`,
+      });
+      return () => Promise.reject(error);
     }
-    const completed = inPlaceUpdateCompleted(pod).completed;
-    if (completed && hasInPlaceGate(pod) && podCondition(pod, INPLACE_UPDATE_READY_CONDITION)?.status !== 'True') {
-      await setInPlaceCondition(s, pod, 'True');
-      written = true;
+    const state = readInPlaceUpdateState(pod);
+    const stateStart = state && !('error' in state) ? parseTimeMs(state.updateTimestamp) : undefined;
+    const deadline = inPlaceUpdateGraceDeadlineMs(grace, gracePeriodSeconds(s), stateStart);
+    if (s.now < deadline) {
+      wake.add(deadline - s.now);
+      return undefined;
     }
-    const state = podLifecycleState(pod);
-    let next: LifecycleState | undefined;
-    if (state === 'Updating' && completed) next = isPodHooked(hook, pod) ? 'Updated' : 'Normal';
-    else if (state === 'Updated' && !isPodHooked(hook, pod)) next = 'Normal';
-    if (next) {
-      await patchLifecycle(s, pod, next);
-      written = true;
-    }
+    return () => finishGracePeriod(s, pod, grace);
   }
-  return written;
+  const completed = inPlaceUpdateCompleted(pod).completed;
+  const setReady = completed && hasInPlaceGate(pod) && podCondition(pod, INPLACE_UPDATE_READY_CONDITION)?.status !== 'True';
+  const hook = s.cs.spec.lifecycle?.inPlaceUpdate;
+  const state = podLifecycleState(pod);
+  let next: LifecycleState | undefined;
+  if (state === 'Updating' && completed) next = isPodHooked(hook, pod) ? 'Updated' : 'Normal';
+  else if (state === 'Updated' && !isPodHooked(hook, pod)) next = 'Normal';
+  if (!setReady && !next) return undefined;
+  return async () => {
+    if (setReady) await setInPlaceCondition(s, pod, 'True');
+    if (next) await patchLifecycle(s, pod, next);
+  };
+}
+
+/** The failures of `results`, in their order. */
+function rejections(results: readonly PromiseSettledResult<unknown>[]): Error[] {
+  return results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    .map((r) => (r.reason instanceof Error ? r.reason : new Error(String(r.reason))));
 }
 
 /** Images of `pod` with `images` (by container name) applied. */
@@ -135,7 +144,7 @@ async function finishGracePeriod(s: CloneSetSyncContext, pod: Pod, grace: InPlac
   const name = podKeyName(pod);
   let written: WritablePod;
   try {
-    written = await updateWithRetry<WritablePod>(s.client, resources.pods, pod.metadata.namespace ?? '', name, (fresh) => {
+    written = await updateFromKnown<WritablePod>(s.client, resources.pods, pod as WritablePod, (fresh) => {
       if (fresh.metadata.uid !== pod.metadata.uid) return undefined;
       const annotations = { ...(fresh.metadata.annotations ?? {}) };
       if (annotations[INPLACE_UPDATE_GRACE_ANNOTATION] === undefined) return undefined;
@@ -164,10 +173,11 @@ async function updateInPlace(
   const name = podKeyName(pod);
   const targetName = target.metadata.name ?? '';
   const label = revisionLabelValue(targetName, s.gates.enabled('CloneSetShortHash'));
-  if (hasInPlaceGate(pod)) await setInPlaceCondition(s, pod, 'False', 'StartInPlaceUpdate');
+  // The condition write returns the Pod it wrote: the spec write starts from it rather than from a fresh GET.
+  const base = hasInPlaceGate(pod) ? await setInPlaceCondition(s, pod, 'False', 'StartInPlaceUpdate') : pod as WritablePod;
   s.expectations.expectUpdate(s.key, name, label, s.now);
   try {
-    await updateWithRetry<WritablePod>(s.client, resources.pods, pod.metadata.namespace ?? '', name, (fresh) => {
+    await updateFromKnown<WritablePod>(s.client, resources.pods, base, (fresh) => {
       if (fresh.metadata.uid !== pod.metadata.uid || !isPodOnRevision(fresh, from.metadata.name ?? '')) return undefined;
       const labels = { ...(fresh.metadata.labels ?? {}) };
       const annotations = { ...(fresh.metadata.annotations ?? {}) };
@@ -219,30 +229,28 @@ export async function syncUpdate(s: CloneSetSyncContext, revs: ResolvedRevisions
   const choice = chooseUpdateCandidates(cs, s.pods, diffs, revs.current.metadata.name ?? '', revs.update.metadata.name ?? '', s.now);
   const target = choice.targetRevision === revs.update.metadata.name ? revs.update : revs.current;
   const type = strategy.type ?? 'ReCreate';
-  const errors: Error[] = [];
-  for (const pod of choice.pods) {
-    try {
-      const from = revs.all.find((r) => isPodOnRevision(pod, r.metadata.name ?? ''));
-      const spec = type !== 'ReCreate' && from ? calculateInPlaceUpdateSpec(from.data, target.data) : undefined;
-      if (from && spec) {
-        const hook = cs.spec.lifecycle?.inPlaceUpdate;
-        const state = podLifecycleState(pod);
-        if (isPodHooked(hook, pod)) {
-          // The hook holds the Pod: announce PreparingUpdate and wait until the hook releases it.
-          if (state !== 'PreparingUpdate') await patchLifecycle(s, pod, 'PreparingUpdate');
-          continue;
-        }
-        const graceMs = await updateInPlace(s, pod, from, target, spec);
-        if (graceMs > 0) wake.add(graceMs);
-      } else if (type === 'InPlaceOnly') {
-        errors.push(new Error(`find Pod ${podKeyName(pod)} update strategy is InPlaceOnly but can not update in-place`));
-      } else {
-        await markRecreate(s, pod, target);
+  const hook = cs.spec.lifecycle?.inPlaceUpdate;
+  // The chosen Pods (at most the maxUnavailable/maxSurge budget) are written `writeConcurrency` at a time: one
+  // by one, a round of hundreds of Pods took longer than the containers take to restart.
+  const limit = pLimit(s.writeConcurrency);
+  const results = await Promise.allSettled(choice.pods.map((pod) => limit(async () => {
+    const from = revs.all.find((r) => isPodOnRevision(pod, r.metadata.name ?? ''));
+    const spec = type !== 'ReCreate' && from ? calculateInPlaceUpdateSpec(from.data, target.data) : undefined;
+    if (from && spec) {
+      if (isPodHooked(hook, pod)) {
+        // The hook holds the Pod: announce PreparingUpdate and wait until the hook releases it.
+        if (podLifecycleState(pod) !== 'PreparingUpdate') await patchLifecycle(s, pod, 'PreparingUpdate');
+        return;
       }
-    } catch (e) {
-      errors.push(e instanceof Error ? e : new Error(String(e)));
+      const graceMs = await updateInPlace(s, pod, from, target, spec);
+      if (graceMs > 0) wake.add(graceMs);
+    } else if (type === 'InPlaceOnly') {
+      throw new Error(`find Pod ${podKeyName(pod)} update strategy is InPlaceOnly but can not update in-place`);
+    } else {
+      await markRecreate(s, pod, target);
     }
-  }
+  })));
+  const errors = rejections(results);
   if (errors.length === 1) throw errors[0];
   if (errors.length > 1) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
   return wake.result();
