@@ -246,4 +246,58 @@ describe('SidecarSet in the sandbox (built-in runtime)', () => {
     const metrics = await sandbox.imagePull!.agentRegistry.getSingleMetricAsString('kruise_agent_sidecar_hot_upgrades_total');
     assert.match(metrics, /kruise_agent_sidecar_hot_upgrades_total\{result="succeeded"\} 4/);
   });
+
+  it('should keep the Pod Ready through a hot swap of a probe-less sidecar whose postStart takes a second', async () => {
+    await sandbox.client.create(resources.sidecarSets, {
+      apiVersion: 'apps.kruise.io/v1alpha1', kind: 'SidecarSet', metadata: { name: 'relay-sidecarset' },
+      spec: {
+        selector: { matchLabels: { app: 'relay' } },
+        containers: [{
+          name: 'relay', image: 'relay:1', lifecycle: { postStart: { exec: { command: ['sleep', '1'] } } },
+          upgradeStrategy: { upgradeType: 'HotUpgrade', hotUpgradeEmptyImage: 'relay-empty:1' },
+        }],
+        updateStrategy: { maxUnavailable: 1 },
+      },
+    } as KubeObject);
+    await sandbox.client.create(resources.pods, podManifest('relay-0', 'relay'));
+    await waitAllReady('relay', 1);
+    await waitStatus('relay-sidecarset', [1, 1, 1, 1]);
+
+    // Every version of the Pod from here on, through a watch: a Ready=False in any of them is a flicker.
+    const listed = await sandbox.client.list(resources.pods, { namespace: 'default', labelSelector: 'app=relay' });
+    const stop = new AbortController();
+    const seen: { ready: string | undefined; phase: string | undefined; relay2: string | undefined }[] = [];
+    const watching = (async () => {
+      for await (const ev of sandbox.client.watch<Pod & KubeObject>(resources.pods, {
+        namespace: 'default', labelSelector: 'app=relay', resourceVersion: listed.metadata.resourceVersion, signal: stop.signal,
+      })) {
+        if (ev.type !== 'MODIFIED' && ev.type !== 'ADDED') continue;
+        const p = ev.object;
+        seen.push({
+          ready: p.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+          phase: JSON.parse(p.metadata.annotations?.['kruise-ts.io/sidecarset-hot-upgrade-status'] ?? '{}').phase,
+          relay2: statusImage(p, 'relay-2'),
+        });
+      }
+    })();
+
+    await editSet('relay-sidecarset', (s) => { s.spec.containers![0]!.image = 'relay:2'; });
+    const [swapped] = await waitFor(async () => {
+      const ps = await listPods('relay');
+      return ps.length === 1 && ps.every((p) => isReady(p) && statusImage(p, 'relay-1') === 'relay-empty:1' && statusImage(p, 'relay-2') === 'relay:2'
+        && JSON.parse(p.metadata.annotations?.['kruise-ts.io/sidecarset-hot-upgrade-status'] ?? '{}').phase === 'Succeeded') ? ps : undefined;
+    }, 'relay-0 swapped to relay-2 on relay:2', 30_000);
+    await waitFor(async () => (seen.some((x) => x.phase === 'Succeeded') ? true : undefined), 'the watch saw the swap end', 10_000);
+    stop.abort();
+    await watching;
+
+    const st = JSON.parse(swapped!.metadata.annotations!['kruise-ts.io/sidecarset-hot-upgrade-status']!);
+    assert.ok(st.durationMs >= 2000, `both postStart hooks (new container, reset) ran inside the swap: ${JSON.stringify(st)}`);
+    assert.ok(seen.some((x) => x.phase === 'WaitingTarget') && seen.some((x) => x.phase === 'WaitingReset'), JSON.stringify(seen));
+    assert.ok(seen.some((x) => x.relay2 === 'relay:2'), 'the watch saw the new container published');
+    assert.deepEqual(seen.filter((x) => x.ready !== 'True'), [], 'the Pod stayed Ready in every version of it');
+    for (const name of ['relay-1', 'relay-2']) {
+      assert.equal(swapped!.status?.containerStatuses?.find((c) => c.name === name)?.restartCount, 1, `${name} restarted in place once`);
+    }
+  });
 });

@@ -9,13 +9,20 @@
  *
  * | phase         | the next step                                                                     | then          |
  * |---------------|-----------------------------------------------------------------------------------|---------------|
- * | Pulling       | pull the new (and empty) images through the CRI; pick the targets (rule 2a-c)     | Switching     |
- * | Switching     | one Pod update guarded by resourceVersion: target image, working + version annots | WaitingTarget |
- * | WaitingTarget | the target runs the new image (CRI) and has started, postStart done, Ready (Pod)  | Resetting / Failed (timeout) |
- * | Resetting     | one Pod update: the other container to the empty image, step 4's versions         | WaitingReset  |
+ * | (none)        | pull what the node lacks (a slow pull records Pulling meanwhile), then the switch  | WaitingTarget / Pulling |
+ * | Pulling       | pull what the node still lacks, then the switch                                   | WaitingTarget |
+ * | Switching     | (written by earlier agents only) the switch                                       | WaitingTarget |
+ * | WaitingTarget | the target runs the new image (CRI) and has started, postStart done, Ready (Pod); | WaitingReset / Failed (timeout) |
+ * |               | then one Pod update: the other container to the empty image, step 4's versions    |               |
+ * | Resetting     | (written by earlier agents only) the reset                                        | WaitingReset  |
  * | WaitingReset  | the other container runs the empty image and has started                          | Succeeded / Failed (timeout) |
  * | Succeeded     | (the request annotation is removed in the same update: "swap done")               | —             |
  * | Failed        | nothing; the old container keeps serving; the next request retargets (rule 2b)   | —             |
+ *
+ * The switch is one Pod update guarded by resourceVersion carrying the targets (rule 2a-c, picked on the Pod as it
+ * is before it), the target images, the working and version annotations and the status WaitingTarget; the reset is
+ * one update carrying the empty images, step 4's versions and WaitingReset. Each is atomic, so neither needs a phase
+ * of its own recorded before it: a swap whose images are on the node takes three writes (switch, reset, done).
  *
  * A new request (another SidecarSet resourceVersion) supersedes whatever phase the last one reached and starts
  * at Pulling. Invariant (checked by the e2e test): at every moment one of each pair runs a non-empty image — the
@@ -40,9 +47,9 @@ export type SwapPhaseOrNone = SwapPhase | 'None';
 const ALLOWED: Readonly<Record<SwapPhase, readonly SwapPhaseOrNone[]>> = Object.freeze({
   Pulling: ['None'],
   Switching: ['Pulling'],
-  WaitingTarget: ['Switching'],
+  WaitingTarget: ['None', 'Pulling', 'Switching'],
   Resetting: ['WaitingTarget'],
-  WaitingReset: ['Resetting'],
+  WaitingReset: ['WaitingTarget', 'Resetting'],
   Succeeded: ['WaitingReset', 'Succeeded'],
   Failed: ['WaitingTarget', 'Resetting', 'WaitingReset'],
 });
@@ -125,8 +132,15 @@ export interface SwapInput {
   timeoutMs: number;
   /** How often a waiting phase looks again when no Pod event comes. */
   pollMs: number;
+  /**
+   * Images of the request already on the node (CRI ImageStatus), looked up only when the request is new: when
+   * all are there the swap switches at once, without a Pulling step.
+   */
+  presentImages?: ReadonlySet<string>;
   /** Whether two image references name the same image (the caller normalises them). */
   sameImage: (a: string, b: string) => boolean;
+  /** When this swap began, if before `now`: the plan that asked for the pull now being followed up (ms). */
+  startedAt?: number;
   /** When the request was made, if known (ms). */
   requestedAt?: number;
   onTransition?: TransitionObserver;
@@ -150,8 +164,12 @@ export interface SwapWrite {
 
 export type SwapStep =
   | { kind: 'idle'; why: string }
-  /** Pull these images, then write `then`. */
-  | { kind: 'pull'; images: string[]; then: SwapWrite }
+  /**
+   * Pull these images, then plan again with them present (and `startedAt` = this plan's `now`): the switch follows,
+   * stamped with the time it is written. `whileSlow`, if set, is written when the pull does not end within the
+   * controller's poll interval, so a long pull shows as Pulling; the next reconcile joins the same pull.
+   */
+  | { kind: 'pull'; images: string[]; whileSlow?: SwapWrite }
   | { kind: 'write'; write: SwapWrite }
   | { kind: 'wait'; requeueAfterMs: number; why: string };
 
@@ -192,65 +210,98 @@ export function planSwap(input: SwapInput): SwapStep {
     && input.status.sidecarSet === request.sidecarSet && input.status.resourceVersion === request.resourceVersion
     ? input.status : undefined;
   const phase: SwapPhaseOrNone = current?.phase ?? 'None';
-  const move = (from: readonly SwapPhaseOrNone[], to: SwapPhase, fields: Partial<SwapStatus>): SwapStatus | undefined => {
-    const next = transition(phase, from, to, input.onTransition);
+  const move = (from: readonly SwapPhaseOrNone[], to: SwapPhase, fields: Partial<SwapStatus>, quiet = false): SwapStatus | undefined => {
+    const next = transition(phase, from, to, quiet ? undefined : input.onTransition);
     if (next === undefined) return undefined;
     return { ...(current ?? { sidecarSet: request.sidecarSet, resourceVersion: request.resourceVersion, startedAt: iso(now) }), ...fields, phase: next };
   };
   const refused: SwapStep = { kind: 'idle', why: `illegal transition from ${phase}` };
   const sidecars = swappable(input);
 
+  /** Targets (rule 2a-c) on the Pod as it is before the switch; main's rule: none when working has the image. */
+  const pickTargets = (): Record<string, string> => {
+    const target: Record<string, string> = {};
+    for (const sc of sidecars) {
+      const { working } = workingContainer(input.pod, sc.name);
+      if (input.sameImage(specImage(input.pod, working) ?? '', sc.image)) continue;
+      target[sc.name] = pickHotUpgradeTarget(input.pod, sc.name, sc.emptyImage, (n) => readyAndConsistent(input, n)).target;
+    }
+    return target;
+  };
+  const imagesFor = (target: Record<string, string>): string[] =>
+    [...new Set(sidecars.flatMap((sc) => (target[sc.name] !== undefined ? [sc.image, sc.emptyImage] : [sc.emptyImage])))]
+      .filter((i) => i !== '');
+  /** The switch: target images, working and version annotations, WaitingTarget, in one update. */
+  const switchStep = (target: Record<string, string>, fields: Partial<SwapStatus>): SwapStep => {
+    const images: Record<string, string> = {};
+    const annotations: Record<string, string> = {};
+    const working = parseWorkingHotUpgradeAnnotation(input.pod);
+    let changed = false;
+    for (const sc of sidecars) {
+      const t = target[sc.name];
+      if (t === undefined) continue;
+      const [n1, n2] = hotUpgradeContainerNames(sc.name);
+      const other = t === n1 ? n2 : n1;
+      // Already switched (an earlier attempt's update landed before a restart): not redone.
+      if (specImage(input.pod, t) === sc.image && workingContainer(input.pod, sc.name).working === t) continue;
+      images[t] = sc.image;
+      working[sc.name] = t;
+      Object.assign(annotations, switchVersionAnnotations(input.pod, t, other, request.resourceVersion));
+      changed = true;
+    }
+    if (changed) annotations[SIDECARSET_WORKING_HOTUPGRADE_CONTAINER_ANNOTATION] = encodeWorkingHotUpgradeAnnotation(working);
+    const s = move([phase], 'WaitingTarget', { ...fields, target, switchedAt: iso(now) });
+    return s ? { kind: 'write', write: statusWrite(s, { images, annotations }) } : refused;
+  };
+  /** The reset, once every working container is seen running its image (the invariant); else wait or fail. */
+  const resetStep = (since: number, fields: Partial<SwapStatus>): SwapStep => {
+    const notRunning = sidecars.filter((sc) => {
+      const { working } = workingContainer(input.pod, sc.name);
+      return !runs(input, working, specImage(input.pod, working) ?? '', false);
+    });
+    if (notRunning.length > 0) {
+      if (now - since >= input.timeoutMs) {
+        const message = `reset failed: ${notRunning.map((sc) => workingContainer(input.pod, sc.name).working).join(', ')} stopped running; the old container is kept`;
+        const s = move([phase], 'Failed', { finishedAt: iso(now), durationMs: now - Date.parse(current!.startedAt), message });
+        return s ? { kind: 'write', write: statusWrite(s, { result: 'failed', events: [{ type: 'Warning', reason: 'ResetContainerFailed', message }] }) } : refused;
+      }
+      return { kind: 'wait', requeueAfterMs: input.pollMs, why: 'working container not running; reset held back' };
+    }
+    const images: Record<string, string> = {};
+    const annotations: Record<string, string> = {};
+    for (const sc of sidecars) {
+      const { working, other } = workingContainer(input.pod, sc.name);
+      if (specImage(input.pod, other) === sc.emptyImage) continue;
+      images[other] = sc.emptyImage;
+      Object.assign(annotations, resetVersionAnnotations(working, other));
+    }
+    const s = move([phase], 'WaitingReset', { ...fields, resetAt: iso(now) });
+    return s ? { kind: 'write', write: statusWrite(s, { images, annotations }) } : refused;
+  };
+
   switch (phase) {
-    case 'None': {
-      const s = move(['None'], 'Pulling', {
-        startedAt: iso(now), ...(input.requestedAt !== undefined ? { requestedAt: iso(input.requestedAt) } : {}),
-      });
-      return s ? { kind: 'write', write: statusWrite(s) } : refused;
-    }
+    case 'None':
     case 'Pulling': {
-      // Targets are picked now, on the Pod as it is before the switch, and recorded: a restart re-uses them.
-      const target: Record<string, string> = {};
-      for (const sc of sidecars) {
-        const { working } = workingContainer(input.pod, sc.name);
-        // main's rule: nothing to switch when the working container already has the image.
-        if (input.sameImage(specImage(input.pod, working) ?? '', sc.image)) continue;
-        target[sc.name] = pickHotUpgradeTarget(input.pod, sc.name, sc.emptyImage, (n) => readyAndConsistent(input, n)).target;
-      }
-      const s = move(['Pulling'], 'Switching', { target });
-      const images = [...new Set(sidecars.flatMap((sc) => (target[sc.name] !== undefined ? [sc.image, sc.emptyImage] : [sc.emptyImage])))]
-        .filter((i) => i !== '');
-      return s ? { kind: 'pull', images, then: statusWrite(s) } : refused;
+      // Targets are picked now, on the Pod as it is before the switch, and written with it.
+      const fields: Partial<SwapStatus> = phase === 'Pulling' ? {} : {
+        startedAt: iso(input.startedAt ?? now), ...(input.requestedAt !== undefined ? { requestedAt: iso(input.requestedAt) } : {}),
+      };
+      const target = pickTargets();
+      const present = input.presentImages ?? new Set<string>();
+      const missing = imagesFor(target).filter((i) => !present.has(i));
+      if (missing.length === 0) return switchStep(target, fields);
+      if (phase === 'Pulling') return { kind: 'pull', images: missing };
+      // Only written if the pull is slow, so not reported as a transition here.
+      const pulling = move(['None'], 'Pulling', fields, true);
+      return pulling ? { kind: 'pull', images: missing, whileSlow: statusWrite(pulling) } : refused;
     }
-    case 'Switching': {
-      const target = current?.target ?? {};
-      const images: Record<string, string> = {};
-      const annotations: Record<string, string> = {};
-      const working = parseWorkingHotUpgradeAnnotation(input.pod);
-      let changed = false;
-      for (const sc of sidecars) {
-        const t = target[sc.name];
-        if (t === undefined) continue;
-        const [n1, n2] = hotUpgradeContainerNames(sc.name);
-        const other = t === n1 ? n2 : n1;
-        // Already switched (an earlier attempt's update landed before a restart): not redone.
-        if (specImage(input.pod, t) === sc.image && workingContainer(input.pod, sc.name).working === t) continue;
-        images[t] = sc.image;
-        working[sc.name] = t;
-        Object.assign(annotations, switchVersionAnnotations(input.pod, t, other, request.resourceVersion));
-        changed = true;
-      }
-      if (changed) annotations[SIDECARSET_WORKING_HOTUPGRADE_CONTAINER_ANNOTATION] = encodeWorkingHotUpgradeAnnotation(working);
-      const s = move(['Switching'], 'WaitingTarget', { switchedAt: iso(now) });
-      return s ? { kind: 'write', write: statusWrite(s, { images, annotations }) } : refused;
-    }
+    case 'Switching':
+      return switchStep(current?.target ?? {}, {});
     case 'WaitingTarget': {
       const target = current?.target ?? {};
       const pending = sidecars.filter((sc) => target[sc.name] !== undefined && !runs(input, target[sc.name]!, sc.image, true));
-      if (pending.length === 0) {
-        const s = move(['WaitingTarget'], 'Resetting', { targetRunningAt: iso(now) });
-        return s ? { kind: 'write', write: statusWrite(s) } : refused;
-      }
       const since = Date.parse(current?.switchedAt ?? current?.startedAt ?? iso(now));
+      if (pending.length === 0) return resetStep(since, { targetRunningAt: iso(now) });
       if (now - since >= input.timeoutMs) {
         const names = pending.map((sc) => `${target[sc.name]!} (${sc.image})`).join(', ');
         const message = `hot upgrade failed: ${names} did not run Ready within ${Math.round(input.timeoutMs / 1000)}s; the old container keeps serving`;
@@ -262,32 +313,8 @@ export function planSwap(input: SwapInput): SwapStep {
       }
       return { kind: 'wait', requeueAfterMs: Math.min(input.pollMs, input.timeoutMs - (now - since)), why: 'target not running Ready yet' };
     }
-    case 'Resetting': {
-      // The invariant: the old container is emptied only while the new one is seen running its image.
-      const notRunning = sidecars.filter((sc) => {
-        const { working } = workingContainer(input.pod, sc.name);
-        return !runs(input, working, specImage(input.pod, working) ?? '', false);
-      });
-      if (notRunning.length > 0) {
-        const since = Date.parse(current?.targetRunningAt ?? iso(now));
-        if (now - since >= input.timeoutMs) {
-          const message = `reset failed: ${notRunning.map((sc) => workingContainer(input.pod, sc.name).working).join(', ')} stopped running; the old container is kept`;
-          const s = move(['Resetting'], 'Failed', { finishedAt: iso(now), durationMs: now - Date.parse(current!.startedAt), message });
-          return s ? { kind: 'write', write: statusWrite(s, { result: 'failed', events: [{ type: 'Warning', reason: 'ResetContainerFailed', message }] }) } : refused;
-        }
-        return { kind: 'wait', requeueAfterMs: input.pollMs, why: 'working container not running; reset held back' };
-      }
-      const images: Record<string, string> = {};
-      const annotations: Record<string, string> = {};
-      for (const sc of sidecars) {
-        const { working, other } = workingContainer(input.pod, sc.name);
-        if (specImage(input.pod, other) === sc.emptyImage) continue;
-        images[other] = sc.emptyImage;
-        Object.assign(annotations, resetVersionAnnotations(working, other));
-      }
-      const s = move(['Resetting'], 'WaitingReset', { resetAt: iso(now) });
-      return s ? { kind: 'write', write: statusWrite(s, { images, annotations }) } : refused;
-    }
+    case 'Resetting':
+      return resetStep(Date.parse(current?.targetRunningAt ?? iso(now)), {});
     case 'WaitingReset': {
       const pending = sidecars.filter((sc) => !runs(input, workingContainer(input.pod, sc.name).other, sc.emptyImage, false));
       const started = Date.parse(current!.startedAt);

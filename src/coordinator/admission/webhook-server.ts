@@ -14,7 +14,7 @@
  * established ones keep theirs. A pair that does not load is logged and the old one kept.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -170,6 +170,8 @@ export class WebhookServer extends EventEmitter<WebhookServerEvents> {
     super();
     this.o = o;
     this.current = { certPem, keyPem };
+    // Each review in flight listens on it (two listeners, removed when it ends): many at once is load, not a leak.
+    setMaxListeners(0, this.closing.signal);
     this.server = createServer({ cert: certPem, key: keyPem, minVersion: 'TLSv1.2' }, (req, res) => this.serve(req, res));
     // Bounds a slow client before the handler runs (headers and body); the handler has its own bound.
     this.server.requestTimeout = o.requestTimeoutMs + 5_000;

@@ -408,6 +408,102 @@ const rows: Row[] = [
       assert.deepEqual(r.status?.['podIPs'], [{ ip: '10.0.0.7' }]);
     },
   },
+  {
+    name: 'in-place restart of a probe-less container keeps ContainersReady: kill, start and postStart publish nothing new',
+    run() {
+      const hook = { postStart: { exec: { command: ['sleep', '1'] } } };
+      const spec = (image: string): Partial<PodSpec> => ({
+        containers: [{ name: 'app', image: 'busybox:1.36' }, { name: 'proxy', image, lifecycle: hook }],
+      });
+      const app = ctr({ name: 'app' });
+      const old = ctr({ name: 'proxy', specImage: 'proxy:1' });
+      const present = { presentImages: new Set(['proxy:2']) };
+      // Steady state on proxy:1, published.
+      const steady = plan(pod(spec('proxy:1')), view([app, old]));
+      assert.equal(cond(steady, 'ContainersReady')?.status, 'True');
+      const published = pod(spec('proxy:2'), {}, steady.status);
+      const stays = (r: PodSyncPlan, step: string): void => {
+        assert.deepEqual(cs(r, 'proxy'), cs(steady, 'proxy'), `${step}: the published proxy status is kept`);
+        assert.deepEqual(r.status?.conditions, steady.status?.conditions, `${step}: conditions unchanged`);
+      };
+      // Step 1: the image changed: kill, to be started again.
+      let r = plan(published, view([app, old], present));
+      assert.deepEqual(types(r), ['kill']);
+      stays(r, 'kill planned');
+      // Step 2: the kill runs.
+      r = plan(published, view([app, old], present), memory({ killing: new Set(['proxy-0']), restartAfterKill: new Set(['proxy-0']) }), T0 + 10);
+      assert.deepEqual(r.actions, []);
+      stays(r, 'kill in flight');
+      // Step 3: dead; its start is planned in the same kubelet sync.
+      const dead = exited('proxy', 0, 143, T0 + 20, { specImage: 'proxy:1' });
+      r = plan(published, view([app, dead], present), memory({ restartAfterKill: new Set(['proxy-0']) }), T0 + 30);
+      assert.deepEqual(types(r), ['createAndStart']);
+      stays(r, 'dead, start planned');
+      // Step 4: running, postStart pending then running.
+      const fresh = ctr({ name: 'proxy', attempt: 1, specImage: 'proxy:2', startedAtMs: T0 + 40, imageRef: 'proxy@sha256:2' });
+      for (const phase of ['pending', 'running'] as const) {
+        r = plan(published, view([app, fresh, dead], present), memory({ hooks: new Map([['proxy-1', { phase }]]) }), T0 + 50);
+        stays(r, `postStart ${phase}`);
+      }
+      // Step 5: the hook returned: the new container shows, running and ready, restartCount + 1.
+      r = plan(published, view([app, fresh, dead], present), memory({ hooks: new Map([['proxy-1', { phase: 'succeeded' }]]) }), T0 + 1100);
+      const now = cs(r, 'proxy');
+      assert.equal(now?.ready, true);
+      assert.equal(now?.restartCount, 1);
+      assert.equal(now?.image, 'proxy:2');
+      assert.equal(now?.imageID, 'proxy@sha256:2');
+      assert.equal(now?.containerID, 'kruise-ts://proxy-1');
+      assert.equal(now?.lastState?.terminated?.exitCode, 143);
+      assert.equal(cond(r, 'ContainersReady')?.status, 'True');
+      assert.equal(cond(r, 'Ready')?.lastTransitionTime, cond(steady, 'Ready')?.lastTransitionTime);
+    },
+  },
+  {
+    name: 'in-place restart of a container with a readiness probe goes not-ready until the probe passes',
+    run() {
+      const probe = { exec: { command: ['cat', '/ready'] }, periodSeconds: 10 };
+      const spec = (image: string): Partial<PodSpec> => ({ containers: [{ name: 'proxy', image, readinessProbe: probe }] });
+      const old = ctr({ name: 'proxy', specImage: 'proxy:1' });
+      const probes = new Map([['proxy-0', { ready: true, consecutiveSuccesses: 1, consecutiveFailures: 0, lastProbeMs: T0 - S }]]);
+      const steady = plan(pod(spec('proxy:1')), view([old]), memory({ probes }));
+      assert.equal(cond(steady, 'Ready')?.status, 'True');
+      const published = pod(spec('proxy:2'), {}, steady.status);
+      const present = { presentImages: new Set(['proxy:2']) };
+      // The kill and the start are still one kubelet sync: the published status is kept.
+      const dead = exited('proxy', 0, 143, T0, { specImage: 'proxy:1' });
+      let r = plan(published, view([dead], present), memory({ restartAfterKill: new Set(['proxy-0']) }), T0 + 10);
+      assert.deepEqual(types(r), ['createAndStart']);
+      assert.equal(cond(r, 'Ready')?.status, 'True');
+      // Started: a new container id, so the prober starts from not-ready.
+      const fresh = ctr({ name: 'proxy', attempt: 1, specImage: 'proxy:2', startedAtMs: T0 + 20 });
+      r = plan(published, view([fresh, dead], present), memory(), T0 + 30);
+      assert.deepEqual(types(r), ['probe']);
+      assert.equal(cs(r, 'proxy')?.ready, false);
+      assert.equal(cs(r, 'proxy')?.restartCount, 1);
+      assert.deepEqual([cond(r, 'ContainersReady')?.status, cond(r, 'Ready')?.status], ['False', 'False']);
+      // The probe passed.
+      const passed = new Map([['proxy-1', { ready: true, consecutiveSuccesses: 1, consecutiveFailures: 0, lastProbeMs: T0 + 30 }]]);
+      r = plan(published, view([fresh, dead], present), memory({ probes: passed }), T0 + 40);
+      assert.equal(cs(r, 'proxy')?.ready, true);
+      assert.deepEqual([cond(r, 'ContainersReady')?.status, cond(r, 'Ready')?.status], ['True', 'True']);
+    },
+  },
+  {
+    name: 'a restart that fails to pull shows ErrImagePull instead of the published status',
+    run() {
+      const p = pod({ containers: [{ name: 'app', image: 'busybox:1.37' }] },
+        {}, plan(pod(), view([ctr({ name: 'app' })])).status);
+      const dead = exited('app', 0, 143, T0);
+      const mem = memory({
+        restartAfterKill: new Set(['app-0']), reasons: new Map([['app', { reason: 'ErrImagePull', message: 'not found' }]]),
+        imageBackoffs: new Map([['busybox:1.37', { backoffMs: 10 * S, lastUpdateMs: T0 }]]),
+      });
+      const r = plan(p, view([dead]), mem, T0 + S);
+      assert.deepEqual(cs(r, 'app')?.state, { waiting: { reason: 'ErrImagePull', message: 'not found' } });
+      assert.equal(cs(r, 'app')?.ready, false);
+      assert.equal(cond(r, 'Ready')?.status, 'False');
+    },
+  },
 ];
 
 describe('pod sync planner', () => {

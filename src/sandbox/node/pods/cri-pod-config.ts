@@ -106,6 +106,11 @@ const STATES: Record<string, ObservedContainerState> = {
   CONTAINER_CREATED: 'created', CONTAINER_RUNNING: 'running', CONTAINER_EXITED: 'exited', CONTAINER_UNKNOWN: 'unknown',
 };
 
+/** The planner's state of a CRI container state (`CONTAINER_RUNNING` → `running`). */
+export function observedState(criState: string | undefined): ObservedContainer['state'] {
+  return STATES[criState ?? ''] ?? 'unknown';
+}
+
 /** The runtime's ContainerStatus as the planner reads it. */
 export function observedContainer(s: Decoded<CriContainerStatus>): ObservedContainer {
   const ms = (v: string | undefined) => (v === undefined || v === '' ? 0 : nanosToMs(v));

@@ -23,6 +23,12 @@
  *   A pod gone from the API (`podGone`) is stopped at once and nothing is written.
  * - Waiting reasons follow kubelet's reason cache: a back-off decided in this plan shows in the status of the next
  *   one (`retrySoon`), so `ErrImagePull` is visible before `ImagePullBackOff`, as on a real node.
+ * - kubelet writes the API status only at the start of a syncPod, from the PLEG snapshot, and then kills, pulls,
+ *   creates, starts and runs the postStart of a container inside that one sync. Our worker takes those steps over
+ *   several plans, so while a container's (re)start is in flight (`startInFlight`) its status stays the one already
+ *   published: an in-place restart of a probe-less container is never shown not-ready, and the new container
+ *   appears, running and ready (the prober marks a probe-less container ready), restartCount + 1, only once its
+ *   hook returned. A container with a readiness probe then shows not-ready until the probe passes.
  *
  * Imports nothing from kube/ or cri/ and reads no clock (STYLE habit 1).
  */
@@ -481,6 +487,20 @@ function planTermination(ctx: Ctx, done: (l: PodLifecycle, s: PodStatus | undefi
 
 // ---- Status ----
 
+/**
+ * Whether `latest` is inside a start kubelet would still be running in one syncPod: a kill that restarts it is under
+ * way, or it died of that kill and its start (pull, create, start) has not failed, or its postStart hook has not
+ * returned. A failed step leaves a reason in the cache, which ends the sync and shows (`ErrImagePull`, ...).
+ */
+function startInFlight(memory: PodMemory, latest: ObservedContainer): boolean {
+  if (latest.state === 'running') {
+    if (memory.killing.has(latest.id) && memory.restartAfterKill.has(latest.id)) return true;
+    const hook = memory.hooks.get(latest.id);
+    return hook?.phase === 'pending' || hook?.phase === 'running';
+  }
+  return memory.restartAfterKill.has(latest.id) && !memory.reasons.has(latest.name);
+}
+
 function buildStatus(ctx: Ctx, o: { restarts: boolean }): PodStatus {
   const { input } = ctx;
   const { pod, now, node, memory } = input;
@@ -507,11 +527,15 @@ function buildStatus(ctx: Ctx, o: { restarts: boolean }): PodStatus {
         ready: false, started: false,
       };
     }
+    if (o.restarts && !init && startInFlight(memory, latest)) {
+      const published = pod.status?.containerStatuses?.find((s) => s.name === c.name);
+      if (published !== undefined) return published;
+    }
     if (latest.state === 'running') {
       const hook = memory.hooks.get(latest.id);
       const started = hook === undefined || hook.phase === 'succeeded';
       if (!started) {
-        // kubelet writes no status while the hook runs: the container still shows as being created.
+        // Nothing published yet (a first start): the container still shows as being created.
         return { ...base, state: waiting('ContainerCreating'), ...(lastState ? { lastState } : {}), ready: false, started: false };
       }
       const probe = compileProbe(c.readinessProbe);

@@ -27,7 +27,7 @@ import type { KubeClient } from '../../../kube/kube-client.js';
 import { resources } from '../../../kube/resource-ref.js';
 import { nextBackoff, formatGoDuration, type BackoffEntry } from './backoff.js';
 import {
-  containerConfigFor, LABEL_CONTAINER_NAME, LABEL_POD_UID, observedContainer, sandboxConfigFor,
+  containerConfigFor, LABEL_CONTAINER_NAME, LABEL_POD_UID, observedContainer, observedState, sandboxConfigFor,
 } from './cri-pod-config.js';
 import { ownedStatusView } from './pod-status.js';
 import {
@@ -120,6 +120,12 @@ export class PodWorker {
   private readonly operations = new Set<Promise<void>>();
   private sandboxReadyValue = false;
   private immediateRequeues = 0;
+  /**
+   * ContainerStatus answers by container id. What the status holds changes only with the state (an exit adds the
+   * exit code and times), so an answer is reused while ListContainers shows the same state: kubelet's PLEG, too,
+   * asks for a pod's status only when the relist saw a change.
+   */
+  private readonly statusCache = new Map<string, ObservedContainer>();
   private readonly log: Logger;
 
   constructor(private readonly ctx: PodWorkerContext, pod: Pod) {
@@ -282,16 +288,23 @@ export class PodWorker {
     }
     const wanted = [...byName.values()].flatMap((list) =>
       list.sort((a, b) => (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0)).slice(0, 2));
-    const containers: ObservedContainer[] = [];
-    // Bounded by the pod's container count (two per name); the calls are local and cheap.
-    for (const c of wanted) {
+    // Side by side, bounded by the pod's container count (two per name): local calls, and a sync that waits for each
+    // in turn adds one trip through a busy event loop per container to every step of the pod.
+    const statuses = await Promise.all(wanted.map(async (c) => {
+      const cached = this.statusCache.get(c.id);
+      if (cached !== undefined && cached.state === observedState(c.state)) return [cached];
       try {
         const res = await cri.containerStatus({ containerId: c.id }, { signal });
-        if (res.status !== null) containers.push(observedContainer(res.status));
+        if (res.status === null) return [];
+        const observed = observedContainer(res.status);
+        this.statusCache.set(c.id, observed);
+        return [observed];
       } catch (err) {
         if (!(CriError.is(err) && err.reason === 'NotFound')) throw err;
+        return [];
       }
-    }
+    }));
+    const containers: ObservedContainer[] = statuses.flat();
     // Image presence, only for containers that may have to start.
     const presentImages = new Set<string>();
     const spec = this.pod.spec;
@@ -302,10 +315,10 @@ export class PodWorker {
       if (c.image !== undefined && c.image !== '') images.add(c.image);
     }
     if (!this.podGone && this.pod.metadata.deletionTimestamp === undefined) {
-      for (const image of images) {
+      await Promise.all([...images].map(async (image) => {
         const res = await cri.imageStatus({ image: { image } }, { signal });
         if (res.image !== null) presentImages.add(image);
-      }
+      }));
     }
     return { sandboxes, containers, presentImages };
   }
@@ -313,7 +326,7 @@ export class PodWorker {
   /** Forgets per-container facts of containers the runtime no longer has. */
   private gcMemory(runtime: RuntimePodView): void {
     const ids = new Set(runtime.containers.map((c) => c.id));
-    for (const map of [this.memory.hooks, this.memory.probes]) for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
+    for (const map of [this.memory.hooks, this.memory.probes, this.statusCache]) for (const id of map.keys()) if (!ids.has(id)) map.delete(id);
     for (const id of this.memory.restartAfterKill) if (!ids.has(id)) this.memory.restartAfterKill.delete(id);
   }
 
@@ -325,7 +338,9 @@ export class PodWorker {
     try {
       const updated = await this.ctx.client.patch(
         resources.pods, namespace, name, 'strategic', { status }, { subresource: 'status', signal });
-      this.observe(updated as unknown as Pod);
+      // The answer may carry a spec change made since this plan (an image patched meanwhile). Taking it in makes the
+      // informer's event for that change look stale, so it would wait for the resync: sync again now instead.
+      if (this.observe(updated as unknown as Pod)) this.ctx.requeue(this.uid, 0);
     } catch (err) {
       if (isNotFound(err)) return; // deleted meanwhile: the informer says so next
       throw err;
@@ -417,6 +432,10 @@ export class PodWorker {
     }
     this.memory.reasons.delete(c.name);
     this.event('Normal', 'Started', `Started container ${c.name}`);
+    // kubelet runs the hook right after the start, inside startContainer: no plan in between.
+    if (this.memory.hooks.get(containerId)?.phase === 'pending') {
+      this.launchPostStart({ type: 'runPostStart', container: c.name, containerId, command: hook ?? [] });
+    }
   }
 
   private failStart(container: string, reason: string, message: string): void {

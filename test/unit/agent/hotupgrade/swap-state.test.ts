@@ -25,6 +25,7 @@ function pod(images: [string, string], working = 'p-1', extra: Record<string, st
   } as Pod;
 }
 
+const specImage = (p: Pod, name: string): string | undefined => p.spec.containers.find((c) => c.name === name)?.image;
 const run = (image: string, ready = true): ObservedSwapContainer => ({ runningImage: image, started: true, ready });
 
 function input(p: Pod, observed: Record<string, ObservedSwapContainer>, now = T0, o: Partial<SwapInput> = {}): SwapInput {
@@ -32,33 +33,50 @@ function input(p: Pod, observed: Record<string, ObservedSwapContainer>, now = T0
 }
 
 function write(step: SwapStep) {
-  assert.ok(step.kind === 'write' || step.kind === 'pull', `expected a write, got ${JSON.stringify(step)}`);
-  return step.kind === 'write' ? step.write : step.then;
+  assert.ok(step.kind === 'write', `expected a write, got ${JSON.stringify(step)}`);
+  return step.write;
 }
 
+const ALL = new Set(['p:2', 'empty:1']);
+
 describe('hot-upgrade swap state machine', () => {
-  it('should walk Pulling → Switching → WaitingTarget → Resetting → WaitingReset → Succeeded, one recorded step at a time', () => {
+  it('should walk (slow pull) Pulling → WaitingTarget (switch) → WaitingReset (reset) → Succeeded, each step one write', () => {
     let p = pod(['p:1', 'empty:1']);
-    const rows: { observed: Record<string, ObservedSwapContainer>; at: number; phase: string; kind: SwapStep['kind'] }[] = [
-      { observed: { 'p-1': run('p:1'), 'p-2': run('empty:1') }, at: 0, phase: 'Pulling', kind: 'write' },
-      { observed: { 'p-1': run('p:1'), 'p-2': run('empty:1') }, at: 1, phase: 'Switching', kind: 'pull' },
-      { observed: { 'p-1': run('p:1'), 'p-2': run('empty:1') }, at: 2, phase: 'WaitingTarget', kind: 'write' },
+    const rows: {
+      observed: Record<string, ObservedSwapContainer>; at: number; phase: string; kind: SwapStep['kind']; present?: Set<string>;
+    }[] = [
+      { observed: { 'p-1': run('p:1'), 'p-2': run('empty:1') }, at: 0, phase: 'Pulling', kind: 'pull', present: new Set() },
+      { observed: { 'p-1': run('p:1'), 'p-2': run('empty:1') }, at: 1, phase: 'Pulling', kind: 'pull', present: new Set(['empty:1']) },
+      { observed: { 'p-1': run('p:1'), 'p-2': run('empty:1') }, at: 2, phase: 'WaitingTarget', kind: 'write', present: ALL },
       { observed: { 'p-1': run('p:1'), 'p-2': run('p:2', false) }, at: 3, phase: 'WaitingTarget', kind: 'wait' },
-      { observed: { 'p-1': run('p:1'), 'p-2': run('p:2') }, at: 4, phase: 'Resetting', kind: 'write' },
-      { observed: { 'p-1': run('p:1'), 'p-2': run('p:2') }, at: 5, phase: 'WaitingReset', kind: 'write' },
+      { observed: { 'p-1': run('p:1'), 'p-2': run('p:2') }, at: 4, phase: 'WaitingReset', kind: 'write' },
       { observed: { 'p-2': run('p:2') }, at: 6, phase: 'WaitingReset', kind: 'wait' },
       { observed: { 'p-1': run('empty:1'), 'p-2': run('p:2') }, at: 7, phase: 'Succeeded', kind: 'write' },
     ];
     for (const row of rows) {
-      const step = planSwap(input(p, row.observed, T0 + row.at * 1000));
+      const step = planSwap(input(p, row.observed, T0 + row.at * 1000, row.present ? { presentImages: row.present } : {}));
       assert.equal(step.kind, row.kind, `row ${row.at}`);
       if (step.kind === 'wait') {
         assert.equal(parseSwapStatus(p)?.phase, row.phase, `row ${row.at}`);
         continue;
       }
-      const w = write(step);
+      if (step.kind === 'pull') {
+        assert.deepEqual(step.images, row.at === 0 ? ['p:2', 'empty:1'] : ['p:2'], 'only what the node lacks');
+        if (row.at > 0) {
+          assert.equal(step.whileSlow, undefined, 'Pulling is recorded already');
+          continue;
+        }
+      }
+      const w = step.kind === 'pull' ? step.whileSlow! : write(step);
       assert.equal(w.status.phase, row.phase, `row ${row.at}`);
-      if (step.kind === 'pull') assert.deepEqual(step.images, ['p:2', 'empty:1']);
+      if (w.status.phase === 'WaitingTarget') {
+        assert.deepEqual(w.images, { 'p-2': 'p:2' });
+        assert.deepEqual([w.status.startedAt, w.status.switchedAt], [new Date(T0).toISOString(), new Date(T0 + 2000).toISOString()]);
+      }
+      if (w.status.phase === 'WaitingReset') {
+        assert.deepEqual(w.images, { 'p-1': 'empty:1' });
+        assert.deepEqual([w.status.targetRunningAt, w.status.resetAt], [new Date(T0 + 4000).toISOString(), new Date(T0 + 4000).toISOString()]);
+      }
       p = applySwapWrite(p, w);
     }
     const a = p.metadata.annotations!;
@@ -69,6 +87,39 @@ describe('hot-upgrade swap state machine', () => {
     assert.equal(a['kruise-ts.io/sidecarset-hot-upgrade-request'], undefined, 'request removed: swap done');
     const st = parseSwapStatus(p)!;
     assert.deepEqual([st.phase, st.target, st.durationMs], ['Succeeded', { p: 'p-2' }, 7000]);
+  });
+
+  it('should switch in its first write when the images are already on the node', () => {
+    const p = pod(['p:1', 'empty:1']);
+    const observed = { 'p-1': run('p:1'), 'p-2': run('empty:1') };
+    const w = write(planSwap(input(p, observed, T0, { presentImages: new Set(['p:2', 'empty:1']) })));
+    assert.deepEqual([w.status.phase, w.status.target, w.images], ['WaitingTarget', { p: 'p-2' }, { 'p-2': 'p:2' }]);
+    assert.deepEqual([w.status.startedAt, w.status.switchedAt], [new Date(T0).toISOString(), new Date(T0).toISOString()]);
+    // One image missing: pull it (Pulling is written only if the pull is slow), then plan again from the same start:
+    // the switch, stamped when it is written.
+    const missing = planSwap(input(p, observed, T0, { presentImages: new Set(['empty:1']) }));
+    assert.ok(missing.kind === 'pull');
+    assert.deepEqual([missing.images, missing.whileSlow?.status.phase, missing.whileSlow?.images], [['p:2'], 'Pulling', {}]);
+    const after = write(planSwap(input(p, observed, T0 + 150, { presentImages: ALL, startedAt: T0 })));
+    assert.deepEqual([after.status.phase, after.status.startedAt, after.status.switchedAt],
+      ['WaitingTarget', new Date(T0).toISOString(), new Date(T0 + 150).toISOString()]);
+  });
+
+  it('should carry on from a Switching or Resetting status an earlier agent wrote', () => {
+    const at = new Date(T0).toISOString();
+    const resetting: SwapStatus = { phase: 'Resetting', sidecarSet: 'ss', resourceVersion: '22', startedAt: at, targetRunningAt: at, target: { p: 'p-2' } };
+    const p = pod(['p:1', 'p:2'], 'p-2', { 'kruise-ts.io/sidecarset-hot-upgrade-status': JSON.stringify(resetting) });
+    const w = write(planSwap(input(p, { 'p-1': run('p:1'), 'p-2': run('p:2') }, T0 + 1000)));
+    assert.deepEqual([w.status.phase, w.images], ['WaitingReset', { 'p-1': 'empty:1' }]);
+  });
+
+  it('should time out a swap with nothing to switch whose working container does not run', () => {
+    const at = new Date(T0).toISOString();
+    const st: SwapStatus = { phase: 'WaitingTarget', sidecarSet: 'ss', resourceVersion: '22', startedAt: at, switchedAt: at, target: {} };
+    const p = pod(['p:2', 'p:1'], 'p-1', { 'kruise-ts.io/sidecarset-hot-upgrade-status': JSON.stringify(st) });
+    assert.equal(planSwap(input(p, {}, T0 + 1000)).kind, 'wait');
+    const w = write(planSwap(input(p, {}, T0 + 120_000)));
+    assert.deepEqual([w.status.phase, w.events[0]?.reason], ['Failed', 'ResetContainerFailed']);
   });
 
   it('should emit SidecarHotUpgraded and ResetContainerSucceed with the final write only', () => {
@@ -101,10 +152,10 @@ describe('hot-upgrade swap state machine', () => {
     // The set moves on to p:3: a new request starts over, and rule 2b picks the container that is not Ready (p-2).
     const newer: HotUpgradeRequest = { ...request, resourceVersion: '30', sidecars: [{ name: 'p', image: 'p:3', emptyImage: 'empty:1' }] };
     const again = input(failed, observed, T0 + 300_000, { request: newer });
-    let q = applySwapWrite(failed, write(planSwap(again)));
-    assert.equal(parseSwapStatus(q)?.phase, 'Pulling');
-    q = applySwapWrite(q, write(planSwap({ ...again, pod: q, status: parseSwapStatus(q) })));
+    const q = applySwapWrite(failed, write(planSwap({ ...again, presentImages: new Set(['p:3', 'empty:1']) })));
+    assert.equal(parseSwapStatus(q)?.phase, 'WaitingTarget');
     assert.deepEqual(parseSwapStatus(q)?.target, { p: 'p-2' });
+    assert.equal(specImage(q, 'p-2'), 'p:3');
   });
 
   it('should hold the reset back while the new container is not running (the invariant)', () => {
@@ -124,8 +175,16 @@ describe('hot-upgrade swap state machine', () => {
     assert.deepEqual(seen, ['Pulling->Switching:true', 'Pulling->Resetting:false', 'Succeeded->Failed:false']);
   });
 
-  it('should treat an unparsable status as none and start at Pulling', () => {
+  it('should treat an unparsable status as none and start over', () => {
     const p = pod(['p:1', 'empty:1'], 'p-1', { 'kruise-ts.io/sidecarset-hot-upgrade-status': '{not json' });
-    assert.equal(write(planSwap(input(p, {}))).status.phase, 'Pulling');
+    const step = planSwap(input(p, {}));
+    assert.ok(step.kind === 'pull');
+    assert.equal(step.whileSlow?.status.phase, 'Pulling');
+  });
+
+  it('should report only the transition it takes, not the slow-pull record', () => {
+    const seen: string[] = [];
+    planSwap(input(pod(['p:1', 'empty:1']), {}, T0, { onTransition: (from, to) => { seen.push(`${from}->${to}`); } }));
+    assert.deepEqual(seen, [], 'a pull step moves nothing yet');
   });
 });
