@@ -146,7 +146,7 @@ describe('README CloneSet walk-throughs on the sandbox', () => {
   it('should find one walk-through with a clean-up part under each of the five headings', () => {
     for (const prefix of HEADINGS) {
       const w = walkthrough(readme, prefix);
-      assert.match(w.run, /^kubectl apply -f deploy\/samples\/\S+\.yaml$/m, `${w.heading} starts from a sample`);
+      assert.match(w.run, /^kubectl apply -f deploy\/(?:samples|examples)\/\S+\.yaml$/m, `${w.heading} starts from a sample`);
       assert.match(w.cleanUp, /^kubectl delete cloneset \w+$/m, `${w.heading} deletes its CloneSet`);
     }
   });
