@@ -66,7 +66,7 @@ program.command('sandbox')
   .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
   .addOption(new Option('--nodes <n>', 'emulated nodes (0 = API server only)').default(3).argParser(parseCount))
   .option('--cri-endpoint <endpoint>', 'put every node on this CRI runtime (unix:///run/containerd/containerd.sock) instead of the built-in one')
-  .addOption(new Option('--image-pull-seconds <s>', 'how long an image pull takes on the built-in runtime').default(2).argParser(parseSeconds))
+  .addOption(new Option('--image-pull-seconds <s>', 'how long pulling an image the node does not have takes on the built-in runtime (one it has: 50 ms)').default(2).argParser(parseSeconds))
   .option('--node-labels <labels>', 'extra labels of every node: k=v,k2=v2', '')
   .option('--no-coordinator', 'do not run the coordinator\'s controllers: nothing reconciles CloneSets, SidecarSets or ImagePullJobs until '
     + 'you run one, e.g. `kruise-ts coordinator --kubeconfig <this kubeconfig> --no-leader-elect --health-port 0 --webhook-port 0` '

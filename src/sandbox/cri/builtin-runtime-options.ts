@@ -18,6 +18,12 @@ export interface BuiltinRuntimeOptions {
    */
   pullLatencyMs?: number;
   /**
+   * Fixed part of downloading an image the node does not have (connection set-up, unpacking), on top of its size at
+   * `pullBandwidthBytesPerSecond`. Not paid when the image is present, nor by a pull that joins a download in
+   * progress. @default 0
+   */
+  downloadLatencyMs?: number;
+  /**
    * Download bandwidth of this node in bytes per second, shared equally by the pulls in progress (see
    * `bandwidth-pool.ts`). `Infinity` makes downloads instant. @default 104857600 (100 MiB/s)
    */
@@ -42,6 +48,7 @@ export interface CompiledBuiltinRuntimeOptions {
   readonly registry: BuiltinRegistry;
   readonly clock: RuntimeClock;
   readonly pullLatencyMs: number;
+  readonly downloadLatencyMs: number;
   readonly pullBandwidthBytesPerSecond: number;
   readonly stopDelayMs: number;
   readonly newId: () => string;
@@ -75,6 +82,7 @@ export function compileBuiltinRuntimeOptions(o: BuiltinRuntimeOptions = {}): Com
     registry: o.registry instanceof BuiltinRegistry ? o.registry : new BuiltinRegistry(o.registry),
     clock: o.clock ?? systemRuntimeClock,
     pullLatencyMs: nonNegative(o.pullLatencyMs ?? DEFAULT_PULL_LATENCY_MS, 'pullLatencyMs'),
+    downloadLatencyMs: nonNegative(o.downloadLatencyMs ?? 0, 'downloadLatencyMs'),
     pullBandwidthBytesPerSecond: bandwidth,
     stopDelayMs: nonNegative(o.stopDelayMs ?? 0, 'stopDelayMs'),
     newId: o.newId ?? (() => randomBytes(32).toString('hex')),

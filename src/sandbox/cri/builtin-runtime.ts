@@ -659,7 +659,10 @@ export class BuiltinRuntime implements CriServiceImplementation {
     let d = this.downloads.get(resolved.imageId);
     if (d === undefined) {
       const controller = new AbortController();
-      const promise = this.pool.transfer(resolved.sizeBytes, controller.signal);
+      const setUp = this.options.downloadLatencyMs > 0
+        ? sleepUntil(this.options.clock, this.now() + this.options.downloadLatencyMs, controller.signal)
+        : Promise.resolve();
+      const promise = setUp.then(() => this.pool.transfer(resolved.sizeBytes, controller.signal));
       const created: Download = { promise, controller, waiters: 0 };
       d = created;
       this.downloads.set(resolved.imageId, created);

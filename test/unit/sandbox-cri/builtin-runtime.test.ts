@@ -127,6 +127,26 @@ describe('version and status', () => {
 });
 
 describe('pull time model', () => {
+  test('should charge the download latency only for an absent image, once for pulls that join it', async () => {
+    const { rt, clock } = newRuntime({ downloadLatencyMs: 2000 });
+    const first = track(rt.pullImage({ image: { image: 'app' } }));
+    await tick(clock, 50);
+    const joining = track(rt.pullImage({ image: { image: 'app' } }));
+    await tick(clock, 3049); // latency 100 + set-up 2000 + 1 MB at 1 MB/s = 3100 for the first
+    assert.equal(first.done, false);
+    await tick(clock, 1);
+    assert.equal(first.done, true);
+    assert.equal(joining.done, true, 'the second pull joined the download in progress');
+    const again = track(rt.pullImage({ image: { image: 'app' } }));
+    await tick(clock, 100);
+    assert.equal(again.done, true, 'a present image costs the manifest latency only');
+    assert.equal(again.value?.imageRef, first.value?.imageRef);
+  });
+
+  test('should refuse a negative download latency, naming the field', () => {
+    assert.throws(() => new BuiltinRuntime({ downloadLatencyMs: -5 }), (err) => KruiseError.is(err) && err.fieldPath === 'downloadLatencyMs');
+  });
+
   test('should take the latency plus size over bandwidth', async () => {
     const { rt, clock } = newRuntime();
     const pull = track(rt.pullImage({ image: { image: 'app' } }));
