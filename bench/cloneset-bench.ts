@@ -8,9 +8,13 @@
  *    scaled 0 → `pods` (first ADDED pod event … last, and … last Ready), then an in-place image update of every
  *    Pod with maxUnavailable 20%. "One container restart" is measured in the same sandbox first: a 1-replica
  *    CloneSet updated in place (patch → its Pod Ready on the new image); the ideal is 5 rounds × that.
- * 4. RSS: a fresh sandbox child with the same nodes, `cloneSets` CloneSets × `podsPerCloneSet` Pods, all Ready;
- *    the child's RSS after a forced GC. It is the whole sandbox process (API server + emulated nodes + coordinator):
- *    the coordinator is not separated.
+ *    Before the scale-out, the same sandbox takes the same number of bare Pods straight from a client (`direct`,
+ *    as many in flight as the controller writes at once), which are then force-deleted: "raw creation" with the
+ *    same nodes, webhooks and watchers busy, so the ratio isolates what the controller adds. Before they go, their
+ *    image is changed by hand in rounds of 20% (`nginx:1.24`, another image than the update's): the in-place
+ *    update's rounds without the controller, the other same-run reference for the update.
+ * 4. The coordinator's own RSS (`cloneset-coordinator-rss.ts`): a sandbox without its coordinator and, in another
+ *    process, the coordinator as `kruise-ts coordinator` runs it; `cloneSets` × `podsPerCloneSet` Pods, all Ready.
  *
  * Child protocol (request/reply over IPC):
  *   parent → { type: 'start', nodes, imagePullSeconds } child → { type: 'ready', url, token, caCertPem, startSeconds, transport }
@@ -27,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import pLimit from 'p-limit';
 import { ask, exited, forkHelper } from './child-ipc.js';
+import { DEFAULT_COORDINATOR_RSS_OPTIONS, runCoordinatorRssPhase, type CoordinatorRssResult } from './cloneset-coordinator-rss.js';
 import { runPlannerBench, type PlannerResult } from './cloneset-planner.js';
 import { BenchClient, openWatch, type Target, type WatchStream } from './http-client.js';
 import { ServerProcess } from './server-process.js';
@@ -46,8 +51,10 @@ export interface CloneSetBenchOptions {
   cloneSets: number;
   /** @default 20 */
   podsPerCloneSet: number;
-  /** Raw creates in flight. @default 8 */
+  /** Raw creates in flight (API server alone). @default 8 */
   concurrency: number;
+  /** Direct creates in flight in the sandbox: the in-process controller's writeConcurrency. @default 64 */
+  directConcurrency: number;
   /** Built-in runtime pull time. @default 2 */
   imagePullSeconds: number;
   /** Per wait. @default 300 */
@@ -56,7 +63,7 @@ export interface CloneSetBenchOptions {
 
 export const DEFAULT_OPTIONS: Readonly<CloneSetBenchOptions> = Object.freeze({
   nodes: 200, pods: 2000, plannerPods: 2000, plannerIterations: 1000, cloneSets: 100, podsPerCloneSet: 20,
-  concurrency: 8, imagePullSeconds: 2, timeoutSeconds: 300,
+  concurrency: 8, directConcurrency: 64, imagePullSeconds: 2, timeoutSeconds: 300,
 });
 
 export const TARGETS = Object.freeze({ scaleOutOfRaw: 0.8, updateOfIdeal: 1.5, plannerP99Ms: 5, rssBytes: 256 * 2 ** 20 });
@@ -68,6 +75,15 @@ export interface CloneSetBenchResult {
   options: CloneSetBenchOptions;
   planner: PlannerResult;
   rawCreate: { created: number; errors: number; seconds: number; perSecond: number; latencyMs: Summary };
+  /** Bare Pods created straight into the scale-out's sandbox: the same-run baseline for the controller. */
+  direct: {
+    created: number; errors: number; seconds: number; perSecond: number; allReadySeconds: number; readyPerSecond: number; timedOut: boolean;
+    /**
+     * The same in-place update without the controller: the bench patches the bare Pods' image itself, 20% at a time,
+     * each round once the previous one is Ready on the new image. What the nodes need for the rounds, same run.
+     */
+    inPlaceRoundsSeconds: number; inPlaceTimedOut: boolean;
+  };
   scaleOut: {
     startup: { seconds: number; transport: string };
     /** Patch replicas 0 → N until the last Pod's ADDED event. */
@@ -85,13 +101,7 @@ export interface CloneSetBenchResult {
     mostNotReady: number; maxUnavailable: number;
     sandboxCpuSeconds: number;
   };
-  rss: {
-    cloneSets: number; podsPerCloneSet: number; ready: number; allReadySeconds: number; timedOut: boolean;
-    /** Sandbox with nodes, before any CloneSet (after GC). */
-    idleRssBytes: number;
-    /** All Pods Ready, after GC: API server + emulated nodes + coordinator. */
-    rssBytes: number; peakRssBytes: number; heapUsedBytes: number;
-  };
+  coordinatorRss: CoordinatorRssResult;
   ratios: Record<string, number | null>;
   checks: { metric: string; target: string; value: number; pass: boolean }[];
 }
@@ -231,7 +241,80 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Parts 3a-3c: probe restart, scale-out, in-place update, in one sandbox. */
-async function scaleAndUpdate(o: CloneSetBenchOptions, log: Log): Promise<Pick<CloneSetBenchResult, 'scaleOut' | 'update'>> {
+/**
+ * Part 3's baseline: `o.pods` bare Pods POSTed straight into the sandbox, `directConcurrency` in flight, until each
+ * create returned and until every Pod is Ready; then force-deleted, and the sandbox's CPU let settle, so the
+ * scale-out starts from the same quiet state.
+ */
+async function directCreate(o: CloneSetBenchOptions, child: ChildProcess, target: Target, tracker: PodTracker, log: Log): Promise<CloneSetBenchResult['direct']> {
+  const client = new BenchClient(target, o.directConcurrency);
+  const isDirect = (p: PodLike): boolean => p.metadata.labels?.['app'] === 'direct';
+  try {
+    const limit = pLimit(o.directConcurrency);
+    let errors = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: o.pods }, (_, i) => limit(async () => {
+      const body = JSON.stringify({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: `direct-${i}`, namespace: 'default', labels: { app: 'direct', bench: 'cloneset' } },
+        spec: { containers: [{ name: 'main', image: 'nginx:alpine' }], terminationGracePeriodSeconds: 1 },
+      });
+      const r = await client.request('POST', '/api/v1/namespaces/default/pods', body);
+      if (r.status !== 201) errors++;
+    })));
+    const seconds = (performance.now() - t0) / 1000;
+    const created = o.pods - errors;
+    const ok = await tracker.until(() => tracker.count((p) => isDirect(p) && isReady(p)) >= created, o.timeoutSeconds * 1000);
+    const allReadySeconds = (performance.now() - t0) / 1000;
+    const result = {
+      created, errors, seconds: round(seconds, 2), perSecond: round(created / seconds, 0),
+      allReadySeconds: round(allReadySeconds, 2), readyPerSecond: round(created / allReadySeconds, 0), timedOut: !ok,
+      inPlaceRoundsSeconds: 0, inPlaceTimedOut: false,
+    };
+    log(`direct creation in the sandbox (${o.directConcurrency} in flight): ${created} pods in ${result.seconds} s = ${result.perSecond}/s, all Ready after ${result.allReadySeconds} s${ok ? '' : ' (TIMED OUT)'}`);
+
+    // The rounds of an in-place update, driven by hand: image patched on 20% of the Pods, wait, next 20%.
+    const image = 'nginx:1.24';
+    const names = Array.from({ length: o.pods }, (_, i) => `direct-${i}`);
+    const perRound = Math.max(1, Math.floor(o.pods * 0.2));
+    const r0 = performance.now();
+    let inPlaceTimedOut = false;
+    for (let start = 0; start < names.length && !inPlaceTimedOut; start += perRound) {
+      const batch = names.slice(start, start + perRound);
+      await Promise.all(batch.map((name) => limit(() => client.request('PATCH', `/api/v1/namespaces/default/pods/${name}`,
+        JSON.stringify({ spec: { containers: [{ name: 'main', image }] } }), 'application/strategic-merge-patch+json'))));
+      const done = (): boolean => batch.every((name) => { const p = tracker.pods.get(name); return p !== undefined && isReadyOn(p, image); });
+      inPlaceTimedOut = !await tracker.until(done, o.timeoutSeconds * 1000);
+    }
+    const inPlaceRoundsSeconds = round((performance.now() - r0) / 1000, 2);
+    log(`direct in-place rounds (${Math.ceil(o.pods / perRound)} × ${perRound}, no controller): ${inPlaceRoundsSeconds} s${inPlaceTimedOut ? ' (TIMED OUT)' : ''}`);
+    await Promise.all(Array.from({ length: o.pods }, (_, i) => limit(() =>
+      client.request('DELETE', `/api/v1/namespaces/default/pods/direct-${i}?gracePeriodSeconds=0`))));
+    if (!await tracker.until(() => tracker.count(isDirect) === 0, o.timeoutSeconds * 1000)) throw new Error('direct pods were not deleted');
+    await settle(child, log);
+    return { ...result, inPlaceRoundsSeconds, inPlaceTimedOut };
+  } finally {
+    client.close();
+  }
+}
+
+/** Waits (at most 60 s) until the sandbox child uses under a third of a core over a second: nodes done tearing down. */
+async function settle(child: ChildProcess, log: Log): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  let last = await ask<ChildStats>(child, { type: 'stats' }, 'cloneset child');
+  let lastAt = performance.now();
+  while (performance.now() < deadline) {
+    await sleep(1000);
+    const now = await ask<ChildStats>(child, { type: 'stats' }, 'cloneset child');
+    const at = performance.now();
+    const cores = (now.cpuUserUs + now.cpuSystemUs - last.cpuUserUs - last.cpuSystemUs) / 1000 / (at - lastAt);
+    if (cores < 0.33) return;
+    last = now;
+    lastAt = at;
+  }
+  log('  the sandbox was still busy after 60 s; going on');
+}
+
+async function scaleAndUpdate(o: CloneSetBenchOptions, log: Log): Promise<Pick<CloneSetBenchResult, 'direct' | 'scaleOut' | 'update'>> {
   const { child, started, target } = await startChild(o, log);
   const client = new BenchClient(target, 4);
   const tracker = new PodTracker(target, 'bench=cloneset', log);
@@ -250,7 +333,8 @@ async function scaleAndUpdate(o: CloneSetBenchOptions, log: Log): Promise<Pick<C
     const idealSeconds = round(Math.ceil(o.pods / Math.max(1, maxUnavailable)) * oneRestartSeconds, 2);
     log(`one in-place container restart (1-replica CloneSet): ${oneRestartSeconds} s; ideal update ${idealSeconds} s`);
 
-    // 3b. Scale-out 0 → N.
+    // 3b. The baseline, then the scale-out 0 → N.
+    const direct = await directCreate(o, child, target, tracker, log);
     const isBig = (p: PodLike): boolean => p.metadata.labels?.['app'] === 'big';
     await must(client, 'POST', CS_PATH, cloneSet('big', 0, 'nginx:alpine'));
     await sleep(500);
@@ -301,40 +385,8 @@ async function scaleAndUpdate(o: CloneSetBenchOptions, log: Log): Promise<Pick<C
     const sandboxCpuSeconds = round((after.cpuUserUs + after.cpuSystemUs - before.cpuUserUs - before.cpuSystemUs) / 1e6, 2);
     log(`in-place update: ${updated} / ${o.pods} Pods on ${newImage} after ${seconds} s${okUpdate ? '' : ' (TIMED OUT)'} (ideal ${idealSeconds} s), at most ${mostNotReady} not Ready`);
     return {
-      scaleOut,
+      direct, scaleOut,
       update: { oneRestartSeconds, idealSeconds, seconds, updated, timedOut: !okUpdate, mostNotReady, maxUnavailable, sandboxCpuSeconds },
-    };
-  } finally {
-    tracker.close();
-    client.close();
-    await stopChild(child).catch(() => undefined);
-    if (child.exitCode === null) child.kill('SIGKILL');
-  }
-}
-
-/** Part 4: RSS of a fresh sandbox with many small CloneSets. */
-async function manyCloneSets(o: CloneSetBenchOptions, log: Log): Promise<CloneSetBenchResult['rss']> {
-  const { child, target } = await startChild(o, log);
-  const client = new BenchClient(target, 4);
-  const tracker = new PodTracker(target, 'bench=cloneset', log);
-  try {
-    await tracker.ready();
-    const idle = await ask<ChildStats>(child, { type: 'stats', gc: true }, 'cloneset child');
-    const total = o.cloneSets * o.podsPerCloneSet;
-    const t0 = performance.now();
-    const limit = pLimit(4);
-    await Promise.all(Array.from({ length: o.cloneSets }, (_, i) => limit(() => must(client, 'POST', CS_PATH, cloneSet(`many-${i}`, o.podsPerCloneSet, 'nginx:alpine')))));
-    const progress = setInterval(() => log(`  ${tracker.count(isReady)} / ${total} Ready after ${round((performance.now() - t0) / 1000, 1)} s`), 5000);
-    const ok = await tracker.until(() => tracker.pods.size >= total && tracker.count(isReady) >= total, o.timeoutSeconds * 1000);
-    clearInterval(progress);
-    const allReadySeconds = round((performance.now() - t0) / 1000, 2);
-    await sleep(3000); // let status writes settle
-    const s = await ask<ChildStats>(child, { type: 'stats', gc: true }, 'cloneset child');
-    const ready = tracker.count(isReady);
-    log(`${o.cloneSets} CloneSets × ${o.podsPerCloneSet}: ${ready} Ready after ${allReadySeconds} s${ok ? '' : ' (TIMED OUT)'}; sandbox RSS ${(s.rssBytes / 2 ** 20).toFixed(0)} MiB (idle ${(idle.rssBytes / 2 ** 20).toFixed(0)}, peak ${(s.peakRssBytes / 2 ** 20).toFixed(0)})`);
-    return {
-      cloneSets: o.cloneSets, podsPerCloneSet: o.podsPerCloneSet, ready, allReadySeconds, timedOut: !ok,
-      idleRssBytes: idle.rssBytes, rssBytes: s.rssBytes, peakRssBytes: s.peakRssBytes, heapUsedBytes: s.heapUsedBytes,
     };
   } finally {
     tracker.close();
@@ -348,23 +400,27 @@ export async function runCloneSetBench(o: CloneSetBenchOptions, log: Log): Promi
   const planner = runPlannerBench(o.plannerPods, o.plannerIterations);
   log(`planner (${o.plannerPods} pods, ${o.plannerIterations} iterations): p50 ${planner.planMs.p50} ms, p99 ${planner.planMs.p99} ms (updateNum ${planner.updateNum}, chosen ${planner.chosen})`);
   const rawCreate = await rawCreateThroughput(o, log);
-  const { scaleOut, update } = await scaleAndUpdate(o, log);
-  const rss = await manyCloneSets(o, log);
-  const scaleOfRaw = ratio(scaleOut.createdPerSecond, rawCreate.perSecond);
+  const { direct, scaleOut, update } = await scaleAndUpdate(o, log);
+  const coordinatorRss = await runCoordinatorRssPhase({
+    ...DEFAULT_COORDINATOR_RSS_OPTIONS, nodes: o.nodes, cloneSets: o.cloneSets, podsPerCloneSet: o.podsPerCloneSet,
+    imagePullSeconds: o.imagePullSeconds, timeoutSeconds: o.timeoutSeconds,
+  }, log);
+  const scaleOfDirect = ratio(scaleOut.createdPerSecond, direct.perSecond);
   const updateOfIdeal = ratio(update.seconds, update.idealSeconds);
-  const mib = (b: number): number => round(b / 2 ** 20, 0);
   return {
-    options: o, planner, rawCreate, scaleOut, update, rss,
+    options: o, planner, rawCreate, direct, scaleOut, update, coordinatorRss,
     ratios: {
-      'scale-out created/s ÷ raw creates/s': scaleOfRaw,
-      'scale-out Ready/s ÷ raw creates/s': ratio(scaleOut.readyPerSecond, rawCreate.perSecond),
+      'scale-out created/s ÷ direct creates/s (same sandbox)': scaleOfDirect,
+      'scale-out all-Ready time ÷ direct all-Ready time': ratio(scaleOut.allReadySeconds, direct.allReadySeconds),
+      'scale-out created/s ÷ raw creates/s (API server alone)': ratio(scaleOut.createdPerSecond, rawCreate.perSecond),
       'update time ÷ ideal': updateOfIdeal,
+      'update time ÷ the same rounds driven without the controller': ratio(update.seconds, direct.inPlaceRoundsSeconds),
     },
     checks: [
-      { metric: 'scale-out created/s ÷ raw creates/s', target: `>= ${TARGETS.scaleOutOfRaw}`, value: scaleOfRaw ?? 0, pass: !scaleOut.timedOut && (scaleOfRaw ?? 0) >= TARGETS.scaleOutOfRaw },
+      { metric: 'scale-out created/s ÷ direct creates/s in the same sandbox', target: `>= ${TARGETS.scaleOutOfRaw}`, value: scaleOfDirect ?? 0, pass: !scaleOut.timedOut && !direct.timedOut && (scaleOfDirect ?? 0) >= TARGETS.scaleOutOfRaw },
       { metric: 'in-place update time ÷ ideal', target: `<= ${TARGETS.updateOfIdeal}`, value: update.timedOut ? Infinity : updateOfIdeal ?? Infinity, pass: !update.timedOut && updateOfIdeal !== null && updateOfIdeal <= TARGETS.updateOfIdeal },
       { metric: `planner p99 (${o.plannerPods} pods, ms)`, target: `<= ${TARGETS.plannerP99Ms}`, value: planner.planMs.p99, pass: planner.planMs.p99 <= TARGETS.plannerP99Ms },
-      { metric: `sandbox process RSS, ${o.cloneSets} × ${o.podsPerCloneSet} (MiB; API server + nodes + coordinator)`, target: `<= ${mib(TARGETS.rssBytes)}`, value: mib(rss.rssBytes), pass: !rss.timedOut && rss.rssBytes <= TARGETS.rssBytes },
+      coordinatorRss.check,
     ],
   };
 }
@@ -373,18 +429,23 @@ export function cloneSetSummary(r: CloneSetBenchResult): string {
   const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
   const s = r.scaleOut;
   const u = r.update;
+  const c = r.coordinatorRss;
   const rows = [
     '| metric | value |', '|---|---:|',
     `| planner: calculateDiffs + chooseUpdateCandidates, ${r.planner.pods} pods, p50 / p99 / max ms | ${r.planner.planMs.p50} / ${r.planner.planMs.p99} / ${r.planner.planMs.max} |`,
     `| raw creates/s (API server only, ${r.options.concurrency} in flight, same run) | ${r.rawCreate.perSecond} |`,
     `| sandbox: ${r.options.nodes} nodes Ready at start (${s.startup.transport}) | ${s.startup.seconds} s |`,
+    `| direct creation in that sandbox, ${r.options.directConcurrency} in flight: created/s / all Ready (s) | ${r.direct.perSecond} / ${r.direct.allReadySeconds} |`,
+    `| direct in-place rounds in that sandbox (bare pods patched 20% at a time, no controller) (s) | ${r.direct.inPlaceRoundsSeconds} |`,
     `| scale-out 0 → ${r.options.pods}: all created (s) / created/s | ${s.allCreatedSeconds} / ${s.createdPerSecond} |`,
     `| scale-out: all Running and Ready (s) / Ready/s | ${s.allReadySeconds} / ${s.readyPerSecond} (${s.ready} Ready) |`,
     `| one in-place container restart, 1-replica CloneSet (s) | ${u.oneRestartSeconds} |`,
     `| in-place update of ${r.options.pods} pods, maxUnavailable 20% (${u.maxUnavailable}): actual / ideal (s) | ${u.seconds} / ${u.idealSeconds} |`,
     `| update: most pods not Ready at once / sandbox CPU s | ${u.mostNotReady} / ${u.sandboxCpuSeconds} |`,
-    `| ${r.rss.cloneSets} CloneSets × ${r.rss.podsPerCloneSet}: all Ready (s) | ${r.rss.allReadySeconds} (${r.rss.ready} Ready) |`,
-    `| sandbox process RSS after GC: idle with nodes / with the CloneSets / peak (MiB) | ${mib(r.rss.idleRssBytes)} / ${mib(r.rss.rssBytes)} / ${mib(r.rss.peakRssBytes)} |`,
+    `| ${c.options.cloneSets} CloneSets × ${c.options.podsPerCloneSet}: all Ready (s) | ${c.allReadySeconds} (${c.ready} Ready) |`,
+    `| coordinator process alone, RSS after GC: idle / with the CloneSets / peak (MiB) | ${mib(c.idle.rssBytes)} / ${mib(c.loaded.rssBytes)} / ${mib(c.peakRssBytes)} |`,
+    `| coordinator heap used with the CloneSets (MiB) / CPU from idle to loaded (s) | ${mib(c.loaded.heapUsedBytes)} / ${c.cpuSeconds} |`,
+    `| sandbox process without its coordinator, loaded, after GC (MiB) | ${mib(c.sandboxRssBytes)} |`,
     ...Object.entries(r.ratios).map(([k, v]) => `| ratio ${k} | ${v ?? '–'} |`),
     '', '| target | value | pass |', '|---|---:|:---:|',
     ...r.checks.map((c) => `| ${c.metric} ${c.target} | ${c.value} | ${c.pass ? 'yes' : '**no**'} |`),

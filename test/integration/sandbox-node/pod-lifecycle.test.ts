@@ -146,6 +146,9 @@ describe('pod lifecycle of an emulated node', () => {
       { subresource: 'status' });
     p = await waitForPod(name, 'the pod to be Ready', (x) => condition(x, 'Ready')?.status === 'True');
     assert.equal(condition(p, gate)?.status, 'True', 'the gate condition is kept');
+    // As the kubelet's patch does: the reason and message of the False condition go with it.
+    assert.deepEqual([condition(p, 'Ready')?.reason, condition(p, 'Ready')?.message], [undefined, undefined]);
+    assert.deepEqual([condition(p, 'ContainersReady')?.reason, condition(p, 'ContainersReady')?.message], [undefined, undefined]);
     await client.patch(resources.pods, NS, name, 'strategic', { status: { conditions: [{ type: gate, status: 'False' }] } },
       { subresource: 'status' });
     p = await waitForPod(name, 'the pod to be not Ready again', (x) => condition(x, 'Ready')?.status === 'False');

@@ -166,3 +166,13 @@ export function ownedStatusView(s: PodStatus | undefined): unknown {
     containerStatuses: s?.containerStatuses ?? [], initContainerStatuses: s?.initContainerStatuses ?? [],
   };
 }
+
+/**
+ * The body of the node's status patch. Conditions merge by `type`, so a reason or message the new condition lacks
+ * (Ready turning True drops `ContainersNotReady`) must be deleted explicitly, as the kubelet's old→new patch does;
+ * otherwise the stale text stays and every later sync sees a difference and patches again.
+ */
+export function statusPatchBody(status: PodStatus): { status: PodStatus } {
+  const conditions = status.conditions?.map((c) => ({ ...c, reason: c.reason ?? null, message: c.message ?? null }));
+  return { status: conditions === undefined ? status : { ...status, conditions: conditions as unknown as Condition[] } };
+}

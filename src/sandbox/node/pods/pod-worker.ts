@@ -29,7 +29,7 @@ import { nextBackoff, formatGoDuration, type BackoffEntry } from './backoff.js';
 import {
   containerConfigFor, LABEL_CONTAINER_NAME, LABEL_POD_UID, observedContainer, observedState, sandboxConfigFor,
 } from './cri-pod-config.js';
-import { ownedStatusView } from './pod-status.js';
+import { ownedStatusView, statusPatchBody } from './pod-status.js';
 import {
   planPodSync, podDescription, type HookState, type ObservedContainer, type ObservedSandbox, type PlannerConfig,
   type PodAction, type PodLifecycle, type PodMemory, type RuntimePodView, type StartFailure,
@@ -337,7 +337,7 @@ export class PodWorker {
     const { namespace = '', name = '' } = this.pod.metadata;
     try {
       const updated = await this.ctx.client.patch(
-        resources.pods, namespace, name, 'strategic', { status }, { subresource: 'status', signal });
+        resources.pods, namespace, name, 'strategic', statusPatchBody(status), { subresource: 'status', signal });
       // The answer may carry a spec change made since this plan (an image patched meanwhile). Taking it in makes the
       // informer's event for that change look stale, so it would wait for the resync: sync again now instead.
       if (this.observe(updated as unknown as Pod)) this.ctx.requeue(this.uid, 0);
