@@ -184,6 +184,23 @@ describe('create, read, update and delete with Kubernetes semantics', () => {
     await rejectsWithStatus(core.readNamespacedConfigMap({ name, namespace: 'default' }), 404, 'NotFound');
   });
 
+  it('treats a uid in an update or patch body as a precondition: 409 when it names another object', async () => {
+    const name = uniqueName('cm');
+    const cm = await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name }, data: { a: '1' } } });
+    const path = `/api/v1/namespaces/default/configmaps/${name}`;
+    for (const [method, body, type] of [
+      ['PATCH', { metadata: { uid: 'someone-else' }, data: { a: '2' } }, 'application/merge-patch+json'],
+      ['PUT', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default', uid: 'someone-else' }, data: { a: '2' } }, 'application/json'],
+    ] as const) {
+      const r = await h.request(method, path, body, { 'Content-Type': type });
+      assert.equal(r.status, 409, `${method}: ${JSON.stringify(r.json)}`);
+      assert.match((r.json as { message: string }).message, /Precondition failed: UID in precondition: someone-else, UID in object meta: /);
+    }
+    assert.deepEqual((await core.readNamespacedConfigMap({ name, namespace: 'default' })).data, { a: '1' }, 'nothing written');
+    const ok = await h.request('PATCH', path, { metadata: { uid: cm.metadata!.uid }, data: { a: '3' } }, { 'Content-Type': 'application/merge-patch+json' });
+    assert.equal(ok.status, 200, 'the right uid passes');
+  });
+
   it('answers a delete with a Success Status for most kinds and with the object for pods', async () => {
     const name = uniqueName('cm');
     await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name } } });

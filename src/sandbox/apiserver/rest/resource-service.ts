@@ -208,7 +208,8 @@ export class ResourceService {
         // Patch engines return new documents: ours to change.
         return await this.commitUpdate(t, current, this.decode(t, patched, true), ctx, subresource, expected);
       } catch (e) {
-        if (!userPinned && ApiError.is(e) && e.reason === 'Conflict' && attempt < PATCH_CONFLICT_RETRIES) continue;
+        const uidMismatch = patched.metadata?.uid !== undefined && patched.metadata.uid !== current.object.metadata.uid;
+        if (!userPinned && !uidMismatch && ApiError.is(e) && e.reason === 'Conflict' && attempt < PATCH_CONFLICT_RETRIES) continue;
         throw e;
       }
     }
@@ -216,6 +217,13 @@ export class ResourceService {
 
   private async commitUpdate(t: ResourceType, current: StoredEntry, incoming: KubeObject, ctx: RequestContext, subresource: Subresource, expected: number): Promise<KubeObject> {
     const old = current.object;
+    // A uid in the body is a precondition, as Kubernetes' storage makes it: a write meant for an object that was
+    // deleted and recreated under the same name must not land on the new one.
+    const uid = incoming.metadata?.uid;
+    if (uid && uid !== old.metadata.uid) {
+      throw apiErrors.conflict({ group: t.group, resource: t.plural }, old.metadata.name ?? '',
+        `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${old.metadata.uid ?? ''}`);
+    }
     let obj = this.mergeForUpdate(t, old, incoming, subresource);
     obj = subresource === '' ? this.applySchema(t, obj, ctx) : obj;
     if (subresource === '') obj = this.deps.kindHooks?.default?.(t, obj) ?? obj;
