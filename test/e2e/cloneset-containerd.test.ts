@@ -7,22 +7,18 @@
  * root or the Debian packages (`containerd runc docker-registry busybox-static`).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { CloneSet } from '../../src/api/cloneset-types.js';
-import { sandboxFeatureGates } from '../../src/api/feature-gates.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import type { Pod } from '../../src/api/pod-types.js';
 import { CONTROLLER_REVISION_HASH_LABEL } from '../../src/api/well-known-keys.js';
 import { shortHash } from '../../src/coordinator/cloneset/index.js';
-import { CriClient } from '../../src/cri/cri-client.js';
+import type { CriClient } from '../../src/cri/cri-client.js';
 import { mergePatch, resources } from '../../src/kube/index.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { waitFor } from '../support/api-server-harness.js';
-import { missingPrerequisites, mountsUnder, startContainerdTestbed, type ContainerdTestbed } from '../support/containerd/index.js';
+import { missingPrerequisites, mountsUnder, startSandboxOnContainerd, type ContainerdTestbed, type SandboxOnContainerd } from '../support/containerd/index.js';
 
 const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 const missing = missingPrerequisites();
@@ -53,32 +49,24 @@ const isReady = (p: Pod): boolean => p.status?.phase === 'Running'
   && p.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
 describe('CloneSet in-place update on a real containerd', { skip: missing.length > 0 ? `missing: ${missing.join(', ')}` : false }, () => {
+  let env: SandboxOnContainerd | undefined;
   let testbed: ContainerdTestbed;
   let cri: CriClient;
-  let dir: string;
   let sandbox: Sandbox | undefined;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kruise-ts-cs-ctd-'));
-    testbed = await startContainerdTestbed({
-      images: [
-        { name: 'kcs/busybox', tag: '1', cmd: ['sh', '-c', 'echo one'] },
-        { name: 'kcs/busybox', tag: '2', cmd: ['sh', '-c', 'echo two'] },
-      ],
+    env = await startSandboxOnContainerd({
+      prefix: 'kruise-ts-cs-ctd-', nodes: 2, logger: log,
+      testbed: {
+        images: [
+          { name: 'kcs/busybox', tag: '1', cmd: ['sh', '-c', 'echo one'] },
+          { name: 'kcs/busybox', tag: '2', cmd: ['sh', '-c', 'echo two'] },
+        ],
+      },
     });
-    cri = new CriClient({ endpoint: testbed.containerd.endpoint, timeoutMs: 30_000 });
-    sandbox = await startSandbox({
-      port: 0, kubeconfigPath: join(dir, 'kubeconfig'), featureGates: sandboxFeatureGates(''), logger: log,
-      nodes: { count: 2, criEndpoint: testbed.containerd.endpoint },
-    });
+    ({ testbed, cri, sandbox } = env);
   });
-  after(async () => {
-    await sandbox?.close();
-    await cri?.destroy();
-    await testbed?.stop();
-    assert.deepEqual(testbed?.leftovers() ?? [], [], 'nothing of the testbed is left');
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => { await env?.close(); });
 
   it('should swap the container image of 2 pods in place, keeping their UIDs, and leave nothing behind', async () => {
     const sb = sandbox!;

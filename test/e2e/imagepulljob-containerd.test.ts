@@ -9,20 +9,16 @@
  * a bcrypt tool for the registry's htpasswd.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { sandboxFeatureGates } from '../../src/api/feature-gates.js';
 import type { ImagePullJob } from '../../src/api/imagepulljob-types.js';
 import type { KubeObject } from '../../src/api/meta.js';
-import { CriClient } from '../../src/cri/cri-client.js';
+import type { CriClient } from '../../src/cri/cri-client.js';
 import { resources } from '../../src/kube/index.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { waitFor } from '../support/api-server-harness.js';
 import {
-  missingAuthPrerequisites, missingPrerequisites, mountsUnder, startContainerdTestbed, type ContainerdTestbed,
+  missingAuthPrerequisites, missingPrerequisites, mountsUnder, startSandboxOnContainerd, type ContainerdTestbed, type SandboxOnContainerd,
 } from '../support/containerd/index.js';
 
 const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
@@ -42,35 +38,27 @@ function jobManifest(name: string, image: string, pullSecrets?: string[], backof
 }
 
 describe('ImagePullJob end to end on a real containerd', { skip: missing.length > 0 ? `missing: ${missing.join(', ')}` : false }, () => {
+  let env: SandboxOnContainerd | undefined;
   let testbed: ContainerdTestbed;
   let cri: CriClient;
-  let dir: string;
   let sandbox: Sandbox | undefined;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kruise-ts-ipj-ctd-'));
-    testbed = await startContainerdTestbed({
-      auth: AUTH,
-      images: [
-        { name: 'kipj/bytag', tag: '1', cmd: ['echo', 'by tag'] },
-        { name: 'kipj/bydigest', tag: '1', cmd: ['echo', 'by digest'] },
-        { name: 'kipj/private', tag: '1', cmd: ['echo', 'private'], private: true },
-        { name: 'kipj/locked', tag: '1', cmd: ['echo', 'locked'], private: true },
-      ],
+    env = await startSandboxOnContainerd({
+      prefix: 'kruise-ts-ipj-ctd-', nodes: NODES, logger: log,
+      testbed: {
+        auth: AUTH,
+        images: [
+          { name: 'kipj/bytag', tag: '1', cmd: ['echo', 'by tag'] },
+          { name: 'kipj/bydigest', tag: '1', cmd: ['echo', 'by digest'] },
+          { name: 'kipj/private', tag: '1', cmd: ['echo', 'private'], private: true },
+          { name: 'kipj/locked', tag: '1', cmd: ['echo', 'locked'], private: true },
+        ],
+      },
     });
-    cri = new CriClient({ endpoint: testbed.containerd.endpoint, timeoutMs: 30_000 });
-    sandbox = await startSandbox({
-      port: 0, kubeconfigPath: join(dir, 'kubeconfig'), featureGates: sandboxFeatureGates(''), logger: log,
-      nodes: { count: NODES, criEndpoint: testbed.containerd.endpoint },
-    });
+    ({ testbed, cri, sandbox } = env);
   });
-  after(async () => {
-    await sandbox?.close();
-    await cri?.destroy();
-    await testbed?.stop();
-    assert.deepEqual(testbed?.leftovers() ?? [], [], 'nothing of the testbed is left');
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => { await env?.close(); });
 
   it('should pull by tag, by digest, and from the registry that needs a login with a pull secret', async () => {
     const sb = sandbox!;

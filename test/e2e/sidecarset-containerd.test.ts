@@ -9,23 +9,19 @@
  * Debian packages (`containerd runc docker-registry busybox-static`).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { sandboxFeatureGates } from '../../src/api/feature-gates.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import type { Pod } from '../../src/api/pod-types.js';
 import { SIDECARSET_HOT_UPGRADE_STATUS_ANNOTATION } from '../../src/api/sidecarset-hot-upgrade.js';
 import type { SidecarSet } from '../../src/api/sidecarset-types.js';
 import { SIDECARSET_WORKING_HOTUPGRADE_CONTAINER_ANNOTATION } from '../../src/api/well-known-keys.js';
 import { SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION } from '../../src/coordinator/sidecarset/hot-upgrade-request.js';
-import { CriClient } from '../../src/cri/cri-client.js';
+import type { CriClient } from '../../src/cri/cri-client.js';
 import { resources, retryOnConflict } from '../../src/kube/index.js';
-import { startSandbox, type Sandbox } from '../../src/sandbox/sandbox.js';
+import type { Sandbox } from '../../src/sandbox/sandbox.js';
 import { waitFor } from '../support/api-server-harness.js';
-import { missingPrerequisites, mountsUnder, startContainerdTestbed, type ContainerdTestbed } from '../support/containerd/index.js';
+import { missingPrerequisites, mountsUnder, startSandboxOnContainerd, type ContainerdTestbed, type SandboxOnContainerd } from '../support/containerd/index.js';
 
 const log = pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
 const missing = missingPrerequisites();
@@ -38,35 +34,27 @@ const isReady = (p: Pod): boolean => p.status?.phase === 'Running'
 const annotation = (p: Pod, key: string): string | undefined => p.metadata.annotations?.[key];
 
 describe('SidecarSet hot upgrade on a real containerd', { skip: missing.length > 0 ? `missing: ${missing.join(', ')}` : false }, () => {
+  let env: SandboxOnContainerd | undefined;
   let testbed: ContainerdTestbed;
   let cri: CriClient;
-  let dir: string;
   let sandbox: Sandbox | undefined;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'kruise-ts-ss-ctd-'));
     // Images must differ in cmd; the containers run their own command anyway.
-    testbed = await startContainerdTestbed({
-      images: [
-        { name: 'kss/app', tag: '1', cmd: ['sh', '-c', 'echo app'] },
-        { name: 'kss/proxy', tag: '1', cmd: ['sh', '-c', 'echo one'] },
-        { name: 'kss/proxy', tag: '2', cmd: ['sh', '-c', 'echo two'] },
-        { name: 'kss/proxy-empty', tag: '1', cmd: ['sh', '-c', 'echo empty'] },
-      ],
+    env = await startSandboxOnContainerd({
+      prefix: 'kruise-ts-ss-ctd-', nodes: 1, logger: log,
+      testbed: {
+        images: [
+          { name: 'kss/app', tag: '1', cmd: ['sh', '-c', 'echo app'] },
+          { name: 'kss/proxy', tag: '1', cmd: ['sh', '-c', 'echo one'] },
+          { name: 'kss/proxy', tag: '2', cmd: ['sh', '-c', 'echo two'] },
+          { name: 'kss/proxy-empty', tag: '1', cmd: ['sh', '-c', 'echo empty'] },
+        ],
+      },
     });
-    cri = new CriClient({ endpoint: testbed.containerd.endpoint, timeoutMs: 30_000 });
-    sandbox = await startSandbox({
-      port: 0, kubeconfigPath: join(dir, 'kubeconfig'), featureGates: sandboxFeatureGates(''), logger: log,
-      nodes: { count: 1, criEndpoint: testbed.containerd.endpoint },
-    });
+    ({ testbed, cri, sandbox } = env);
   });
-  after(async () => {
-    await sandbox?.close();
-    await cri?.destroy();
-    await testbed?.stop();
-    assert.deepEqual(testbed?.leftovers() ?? [], [], 'nothing of the testbed is left');
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(async () => { await env?.close(); });
 
   it('should swap the hot sidecar X-1 → X-2 → X-1 on containerd, running postStart in each new container', async () => {
     const sb = sandbox!;

@@ -17,3 +17,4 @@ export { writeTar, type TarEntry } from './tar-writer.js';
 export { mountsUnder } from './mounts.js';
 export { cgroupDirs, pidsInCgroup } from './cgroups.js';
 export { findShimPids } from './processes.js';
+export { startSandboxOnContainerd, type SandboxOnContainerd } from './sandbox-on-containerd.js';
