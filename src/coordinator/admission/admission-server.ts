@@ -7,13 +7,13 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { FeatureGates, KubeObject, SidecarSet } from '../../api/index.js';
-import type { KubeClient } from '../../kube/index.js';
+import { InformerFactory, resources, type KubeClient } from '../../kube/index.js';
 import {
   applyWebhookConfigurations, createSelfSignedServingCertificate, patchCaBundle, readCertDir, serviceHostnames,
   sharedSelfSignedCertificate,
   type ServingCertificate,
 } from './certificates.js';
-import { kubeClientLookups, type AdmissionLookups } from './lookups.js';
+import { cachedSidecarSets, kubeClientLookups, type AdmissionLookups } from './lookups.js';
 import { sidecarSetHashAnnotations } from '../sidecarset/hash.js';
 import { AdmissionMetrics } from './metrics.js';
 import { buildRoutes } from './routes.js';
@@ -52,6 +52,11 @@ export interface AdmissionServerOptions {
   configurations?: ConfigurationMode;
   /** @default kubeClientLookups(client) */
   lookups?: AdmissionLookups;
+  /**
+   * The pod webhook reads SidecarSets from an informer this server runs (through `lookups` until it has synced).
+   * false: every Pod CREATE lists them through `lookups`. @default true, unless `lookups` is given (tests' fakes)
+   */
+  cacheSidecarSets?: boolean;
   /** @default () => new Date() */
   now?: () => Date;
   /** Upper bound of one review. @default 25000 */
@@ -100,9 +105,26 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
   }
 
   const metrics = new AdmissionMetrics(options.registry);
+  const lookups = options.lookups ?? kubeClientLookups(options.client);
+  // Stopped with the server; until its first list the pod webhook reads through `lookups`.
+  const informersStop = new AbortController();
+  let informersDone: Promise<void> = Promise.resolve();
+  let podSidecarSets: Pick<AdmissionLookups, 'listSidecarSets'> | undefined;
+  if (options.cacheSidecarSets ?? options.lookups === undefined) {
+    const informers = new InformerFactory({ client: options.client, logger });
+    podSidecarSets = cachedSidecarSets(informers.informerFor(resources.sidecarSets), lookups);
+    informersDone = informers.start(informersStop.signal).catch((e: unknown) => {
+      logger.error({ err: e }, 'SidecarSet informer stopped');
+    });
+  }
+  const stopInformers = async (): Promise<void> => {
+    informersStop.abort(new Error('admission server closing'));
+    await informersDone;
+  };
   const routes = buildRoutes({
     gates: options.gates,
-    lookups: options.lookups ?? kubeClientLookups(options.client),
+    lookups,
+    ...(podSidecarSets ? { podSidecarSets } : {}),
     metrics,
     // The SidecarSet mutating webhook stamps kruise.io/sidecarset-hash and -hash-without-image, as upstream does.
     sidecarSetHashAnnotations: options.sidecarSetHashAnnotations ?? sidecarSetHashAnnotations,
@@ -114,6 +136,9 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
     ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
     ...(options.maxBodyBytes !== undefined ? { maxBodyBytes: options.maxBodyBytes } : {}),
     ...(options.certPollIntervalMs !== undefined ? { certPollIntervalMs: options.certPollIntervalMs } : {}),
+  }).catch(async (e: unknown) => {
+    await stopInformers();
+    throw e;
   });
 
   const target: ClientConfigTarget = options.serviceRef
@@ -136,6 +161,7 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
     }
   } catch (e) {
     await server.close(0);
+    await stopInformers();
     throw e;
   }
 
@@ -144,6 +170,9 @@ export async function startAdmissionServer(options: AdmissionServerOptions): Pro
     caBundlePem: cert.caPem,
     configurations,
     server,
-    close: (graceMs?: number) => server.close(graceMs),
+    close: async (graceMs?: number) => {
+      await server.close(graceMs);
+      await stopInformers();
+    },
   };
 }

@@ -4,7 +4,7 @@
  * an admission request beyond its time bound.
  */
 import type { KubeObject, PersistentVolumeClaim, Pod, SidecarSet } from '../../api/index.js';
-import { resources, type KubeClient, type ResourceRef } from '../../kube/index.js';
+import { resources, type KubeClient, type ObjectCache, type ResourceRef } from '../../kube/index.js';
 
 /** A CRD's storage version, enough to list its custom resources (spec §1.2). */
 export interface CustomResourceListTarget {
@@ -57,5 +57,22 @@ export function kubeClientLookups(client: KubeClient): AdmissionLookups {
       { group: t.group, version: t.version, plural: t.plural, kind: t.kind, namespaced: t.namespaced }, undefined, signal),
     getPod: async (namespace, name, signal) => (await client.get<KubeObject>(resources.pods, namespace, name, signal)) as unknown as Pod,
     listSidecarSets: async (signal) => (await listAll<KubeObject>(resources.sidecarSets, undefined, signal)) as unknown as SidecarSet[],
+  };
+}
+
+/**
+ * SidecarSets from an informer's cache once it has synced, through `fallback` before: the pod webhook runs on every
+ * Pod CREATE, and a LIST through the API each time was most of its cost (upstream reads its cache too). Like
+ * upstream's, a SidecarSet created a moment before a Pod may not be seen yet; the SidecarSet webhook's conflict
+ * check keeps the quorum read.
+ */
+export function cachedSidecarSets(
+  informer: { hasSynced(): boolean; readonly cache: Pick<ObjectCache<KubeObject>, 'list'> },
+  fallback: Pick<AdmissionLookups, 'listSidecarSets'>,
+): Pick<AdmissionLookups, 'listSidecarSets'> {
+  return {
+    listSidecarSets: async (signal) => (informer.hasSynced()
+      ? informer.cache.list() as unknown as SidecarSet[]
+      : fallback.listSidecarSets(signal)),
   };
 }

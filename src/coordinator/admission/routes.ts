@@ -17,6 +17,8 @@ import { WEBHOOKS, type HandlerKey } from './webhook-configurations.js';
 export interface RouteOptions {
   gates: FeatureGates;
   lookups: AdmissionLookups;
+  /** Where the pod webhook, on every Pod CREATE, finds the SidecarSets (a cache in the server). @default lookups */
+  podSidecarSets?: Pick<AdmissionLookups, 'listSidecarSets'>;
   metrics?: DeletionDenialRecorder;
   sidecarSetHashAnnotations?: (set: SidecarSet) => Record<string, string>;
 }
@@ -32,7 +34,7 @@ export function buildHandlers(o: RouteOptions): Record<HandlerKey, AdmissionHand
     'nodeimage-validating': nodeImageValidatingHandler(o.gates),
     'sidecarset-mutating': sidecarSetMutatingHandler(o.sidecarSetHashAnnotations ? { hashAnnotations: o.sidecarSetHashAnnotations } : {}),
     'sidecarset-validating': sidecarSetValidatingHandler(o.lookups),
-    'pod-mutating': podMutatingHandler({ gates: o.gates, lookups: o.lookups }),
+    'pod-mutating': podMutatingHandler({ gates: o.gates, lookups: o.podSidecarSets ?? o.lookups }),
     'namespace-deletion': namespaceDeletionHandler(dp),
     'crd-deletion': crdDeletionHandler(dp),
     'workload-deletion': workloadDeletionHandler(dp),
