@@ -3,6 +3,7 @@ export { KubeClient, type KubeClientOptions, type ListOptions, type ObjectList, 
 export { KubeApiError, isAlreadyExists, isConflict, isGone, isNotFound, type ApiStatus } from './kube-api-error.js';
 export { CLIENT_RATE_DEFAULTS, loadKubeConfig, makeClient, userAgent, type KubeConfigSource, type Role } from './client-config.js';
 export { loadClusterAccess, type ClusterAccess, type KubeconfigLoadOptions } from './kubeconfig-loader.js';
+export { LocalSocketAccess } from './local-socket-access.js';
 export { apiVersionOf, collectionPath, objectPath, resources, type ResourceRef } from './resource-ref.js';
 export { TokenBucket } from './token-bucket.js';
 export * from './informer/index.js';

@@ -99,6 +99,7 @@ const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 export class KubeClient {
   readonly server: string;
+  private readonly socketPath: string | undefined;
   private readonly bucket: TokenBucket;
   private readonly agent: Agent | HttpAgent;
   private auth: { at: number; options: Promise<RequestOptions> } | undefined;
@@ -108,6 +109,10 @@ export class KubeClient {
     const cluster = o.kubeConfig.getCurrentCluster();
     if (!cluster) throw new KubeApiError('the kubeconfig has no current cluster', { code: 0, reason: 'BadRequest' });
     this.server = cluster.server.replace(/\/+$/, '');
+    this.socketPath = cluster.socketPath;
+    if (this.socketPath !== undefined && !this.server.startsWith('http:')) {
+      throw new KubeApiError(`a cluster reached through a Unix socket must have an http:// server, got ${this.server}`, { code: 0, reason: 'BadRequest' });
+    }
     this.bucket = new TokenBucket(o.qps, o.burst);
     this.agent = this.server.startsWith('https:') ? new Agent({ keepAlive: true, maxSockets: 64 }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
     this.timeoutMs = o.requestTimeoutMs ?? 30_000;
@@ -154,6 +159,7 @@ export class KubeClient {
       const req = requestFn(url, {
         method: spec.method,
         agent: this.agent as Agent,
+        ...(this.socketPath !== undefined ? { socketPath: this.socketPath } : {}),
         ...(url.protocol === 'https:' ? {
           ca: auth.ca, cert: auth.cert, key: auth.key, rejectUnauthorized: auth.rejectUnauthorized ?? true,
           ...(auth.servername ? { servername: auth.servername } : {}),

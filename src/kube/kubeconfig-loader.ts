@@ -23,7 +23,11 @@ import { KruiseError } from '../api/errors.js';
 
 /** What KubeClient needs from a kubeconfig; client-node's KubeConfig satisfies it as well. */
 export interface ClusterAccess {
-  getCurrentCluster(): { server: string } | null;
+  /**
+   * `socketPath`: reach the server over this Unix socket (plain HTTP, `server` an `http://` URL for the Host header and
+   * paths): the sandbox's own clients, in the API server's process.
+   */
+  getCurrentCluster(): { server: string; socketPath?: string } | null;
   /** Sets ca/cert/key/rejectUnauthorized/servername and the Authorization header; reads rotating files again. */
   applyToHTTPSOptions(opts: RequestOptions): Promise<void>;
   /** The current context's namespace, when it names one. */

@@ -5,7 +5,8 @@
  * makes its own CA, applies our CRDs, and writes a kubeconfig.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -16,6 +17,7 @@ import { ApiServer } from './apiserver/api-server.js';
 import { createSandboxPki } from './apiserver/pki.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { LeanKubeConfig } from '../kube/kubeconfig-loader.js';
+import { LocalSocketAccess } from '../kube/local-socket-access.js';
 import { Registry } from 'prom-client';
 import { startAdmissionServer, type AdmissionServer } from '../coordinator/admission/index.js';
 import { makeClient } from '../kube/client-config.js';
@@ -51,6 +53,12 @@ export interface SandboxOptions {
    * @default true
    */
   coordinator?: boolean;
+  /**
+   * The sandbox's own clients (coordinator, nodes, agents, webhooks) reach the API server over a Unix socket with
+   * plain HTTP instead of HTTPS on loopback: the same API, without TLS and TCP inside one process. kubectl and other
+   * clients use the HTTPS port either way. @default true
+   */
+  localTransport?: boolean;
 }
 
 export interface SandboxNodesSettings {
@@ -121,12 +129,18 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
   const now = o.now ?? (() => new Date());
   const pki = await createSandboxPki({ hostnames: ['localhost'], ipAddresses: ['127.0.0.1'], now: now() });
   const token = randomBytes(32).toString('hex');
+  // Short and private: a socket path must fit in 108 bytes, and only this user may connect.
+  const socketDir = o.localTransport ?? true ? await mkdtemp(join(tmpdir(), 'kts-api-')) : undefined;
   const apiServer = await ApiServer.start({
     port: o.port,
     tls: { certPem: pki.serverCertPem, keyPem: pki.serverKeyPem },
     tokens: new Map([[token, { username: 'kruise-ts-admin', groups: ['system:masters', 'system:authenticated'] }]]),
     logger: o.logger,
     clock: { now },
+    ...(socketDir !== undefined ? { localSocketPath: join(socketDir, 'api.sock') } : {}),
+  }).catch(async (e: unknown) => {
+    if (socketDir !== undefined) await rm(socketDir, { recursive: true, force: true });
+    throw e;
   });
   let admission: AdmissionServer | undefined;
   let client: KubeClient | undefined;
@@ -141,7 +155,8 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     await apiServer.idle();
     const kubeconfig = { server: apiServer.url, caCertPem: pki.caCertPem, token };
     // The same access the written kubeconfig gives, without parsing it back or loading client-node.
-    const kc = new LeanKubeConfig('kruise-ts-sandbox', {
+    const localSocket = apiServer.localSocketPath;
+    const kc = localSocket !== undefined ? new LocalSocketAccess(localSocket, token) : new LeanKubeConfig('kruise-ts-sandbox', {
       server: kubeconfig.server, caData: Buffer.from(kubeconfig.caCertPem).toString('base64'), insecureSkipTlsVerify: false,
     }, { token }, 'default');
     client = makeClient({ kubeConfig: kc, role: 'sandbox', version: VERSION });
@@ -180,6 +195,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
     await admission?.close();
     client?.close();
     await apiServer.close();
+    if (socketDir !== undefined) await rm(socketDir, { recursive: true, force: true });
     throw e;
   }
   log.info({
@@ -214,6 +230,7 @@ export async function startSandbox(o: SandboxOptions): Promise<Sandbox> {
       await adm.close(2000);
       kube.close();
       await apiServer.close();
+      if (socketDir !== undefined) await rm(socketDir, { recursive: true, force: true });
     },
   };
 }

@@ -3,6 +3,8 @@
  * server's own controllers (garbage collection, namespace and CRD lifecycle), served over HTTPS on loopback.
  */
 import { randomUUID } from 'node:crypto';
+import { chmod, rm } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -38,6 +40,11 @@ export interface ApiServerOptions {
   admission?: AdmissionPort;
   /** @default 10000 */
   bookmarkIntervalMs?: number;
+  /**
+   * Also serve plain HTTP on this Unix socket (mode 0600: only this user), for the sandbox's own clients in the same
+   * process: the same handler, authentication and semantics, without TLS and TCP on loopback.
+   */
+  localSocketPath?: string;
   /** Test-only fault injection. */
   faults?: FaultInjector;
   logger?: Logger;
@@ -53,6 +60,7 @@ export class ApiServer {
   private readonly namespaces: NamespaceController;
   private readonly crds: CrdController;
   private server: Server | undefined;
+  private localServer: HttpServer | undefined;
   private listening: AddressInfo | undefined;
 
   private constructor(private readonly options: ApiServerOptions) {
@@ -112,6 +120,9 @@ export class ApiServer {
 
   get url(): string { return `https://127.0.0.1:${this.port}`; }
 
+  /** The Unix socket serving plain HTTP, when `localSocketPath` was given. */
+  get localSocketPath(): string | undefined { return this.localServer ? this.options.localSocketPath : undefined; }
+
   private async bootstrap(): Promise<void> {
     const nsType = this.registry.lookup('', 'v1', 'namespaces')!;
     for (const name of INITIAL_NAMESPACES) {
@@ -120,23 +131,35 @@ export class ApiServer {
     }
   }
 
-  private listen(): Promise<void> {
-    const server = createServer({ cert: this.options.tls.certPem, key: this.options.tls.keyPem }, (req, res) => {
-      void this.handler.handle(req, res);
-    });
-    server.keepAliveTimeout = 65_000;
-    // Watches are long-lived: no request timeout on the server side.
-    server.requestTimeout = 0;
-    server.headersTimeout = 60_000;
+  private async listen(): Promise<void> {
+    const handle = (req: IncomingMessage, res: ServerResponse): void => { void this.handler.handle(req, res); };
+    const tune = (server: Server | HttpServer): void => {
+      server.keepAliveTimeout = 65_000;
+      // Watches are long-lived: no request timeout on the server side.
+      server.requestTimeout = 0;
+      server.headersTimeout = 60_000;
+    };
+    const server = createServer({ cert: this.options.tls.certPem, key: this.options.tls.keyPem }, handle);
+    tune(server);
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 6443, '127.0.0.1', () => {
-        server.off('error', reject);
-        this.listening = server.address() as AddressInfo;
+    const listen = (srv: Server | HttpServer, at: { port: number; host: string } | { path: string }): Promise<void> => new Promise((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(at, () => {
+        srv.off('error', reject);
         resolve();
       });
     });
+    await listen(server, { port: this.options.port ?? 6443, host: '127.0.0.1' });
+    this.listening = server.address() as AddressInfo;
+    const socketPath = this.options.localSocketPath;
+    if (socketPath !== undefined) {
+      const local = createHttpServer(handle);
+      tune(local);
+      await rm(socketPath, { force: true });
+      await listen(local, { path: socketPath });
+      await chmod(socketPath, 0o600);
+      this.localServer = local;
+    }
   }
 
   /** Creates or replaces objects as the system user (used to apply our CRDs at start). */
@@ -168,11 +191,12 @@ export class ApiServer {
     this.namespaces.close();
     this.crds.close();
     this.hub.close();
-    const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    for (const server of [this.server, this.localServer]) {
+      if (!server) continue;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
   }
 }
