@@ -13,6 +13,7 @@
  * - the version annotation changes of step 2 (switch) and step 4 (reset).
  */
 import type { Pod } from './pod-types.js';
+import { goJsonString } from './go-json-string.js';
 import {
   HOT_UPGRADE_CONTAINER_SUFFIXES, SIDECARSET_HOT_UPGRADE_REQUEST_ANNOTATION,
   SIDECARSET_WORKING_HOTUPGRADE_CONTAINER_ANNOTATION, sidecarSetVersionAltAnnotation, sidecarSetVersionAnnotation,
@@ -52,35 +53,13 @@ export function parseWorkingHotUpgradeAnnotation(pod: Pick<Pod, 'metadata'>): Re
   }
 }
 
-const HEX = '0123456789abcdef';
-
-/** A string as Go's encoding/json writes it (HTML-safe escapes, U+2028/9, lone surrogates → U+FFFD). */
-function goString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += '\\\\';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26) out += `\\u00${HEX[c >> 4]!}${HEX[c & 15]!}`;
-    else if (c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16)}`;
-    else if (c >= 0xd800 && c <= 0xdbff && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff) {
-      out += s[i]! + s[i + 1]!;
-      i++;
-    } else if (c >= 0xd800 && c <= 0xdfff) out += '\ufffd';
-    else out += s[i]!;
-  }
-  return `${out}"`;
-}
 
 /**
  * Renders the map as Go marshals `map[string]string`: keys sorted (by UTF-16 unit here, by byte in Go; the two
  * agree for container names, which are DNS labels), no spaces.
  */
 export function encodeWorkingHotUpgradeAnnotation(map: Readonly<Record<string, string>>): string {
-  return `{${Object.keys(map).sort().map((k) => `${goString(k)}:${goString(map[k]!)}`).join(',')}}`;
+  return `{${Object.keys(map).sort().map((k) => `${goJsonString(k)}:${goJsonString(map[k]!)}`).join(',')}}`;
 }
 
 /**

@@ -121,33 +121,9 @@ export const SIDECAR_CONTAINER_FIELDS: readonly Field[] = [
   f('transferEnv', slice(struct([f('sourceContainerName', S), f('envName', S)]))),
 ];
 
-const HEX = '0123456789abcdef';
+import { goJsonString } from '../../api/go-json-string.js';
 
-/** A Go `encoding/json` string literal (HTML-safe escaping, lone surrogates as U+FFFD as Go's decoder makes them). */
-export function goJsonString(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += '\\\\';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c < 0x20 || c === 0x3c || c === 0x3e || c === 0x26) out += `\\u00${HEX[c >> 4]!}${HEX[c & 15]!}`;
-    else if (c === 0x2028 || c === 0x2029) out += `\\u${c.toString(16)}`;
-    else if (c >= 0xd800 && c <= 0xdbff) {
-      const next = s.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        out += s[i]! + s[i + 1]!;
-        i++;
-      } else {
-        out += '\ufffd';
-      }
-    } else if (c >= 0xdc00 && c <= 0xdfff) out += '\ufffd';
-    else out += s[i]!;
-  }
-  return `${out}"`;
-}
+export { goJsonString };
 
 /**
  * Go's marshalling of a generic value: plain objects are Go maps (keys sorted by bytes), `Map`s are Go structs
